@@ -1,0 +1,472 @@
+//! OpenID Connect, authorization code flow with PKCE: discovery, starting a login, the callback,
+//! and the RP-initiated logout URL.
+//!
+//! Security decisions, in one place:
+//! - The HTTP client never follows redirects (a redirect from the provider is an error, not a
+//!   hop to wherever it points).
+//! - `state`, `nonce` and the PKCE verifier are generated per attempt and kept only in the
+//!   server-side session. The callback *takes* the pending attempt out of the session, so each
+//!   `state` works once; attempts older than [`PENDING_TTL_SECS`] are refused.
+//! - ID tokens are verified with an allow-list of asymmetric algorithms (never `none`, never HMAC
+//!   with the client secret), for issuer, audience, expiry and nonce. An unknown `kid` triggers one
+//!   re-discovery (which re-fetches the key set), then the verification is retried once.
+//! - Userinfo is requested with the ID token's `sub` as the expected subject.
+//! - Accounts are keyed by (issuer, sub). Email only grants admin when the provider says it is
+//!   verified.
+
+use crate::auth::redirect::SafeRedirect;
+use crate::auth::users::{self, LoginProfile};
+use crate::config::Config;
+use crate::db::Pool;
+use crate::error::correlation_id;
+use crate::session::{ssr as session, Role};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
+    CoreTokenResponse,
+};
+use openidconnect::reqwest;
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EmptyAdditionalClaims, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
+    IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, SignatureVerificationError,
+    TokenResponse, UserInfoClaims,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, RwLock};
+use tower_sessions::Session;
+
+/// Session key of the login attempts that are waiting for the provider to send the person back.
+const PENDING_KEY: &str = "oidc_pending";
+/// A login attempt must come back within this many seconds.
+pub const PENDING_TTL_SECS: i64 = 600;
+/// At most this many attempts are remembered per session (several tabs may start a login).
+const PENDING_MAX: usize = 4;
+/// After a failed discovery, wait at least this long before trying again on demand.
+const REDISCOVERY_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Signature algorithms Quire accepts for ID tokens. Asymmetric only: `none` and the HMAC
+/// family (keyed with the client secret) are refused.
+const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// A login attempt in flight, stored server-side in the (anonymous) session.
+#[derive(Clone, Serialize, Deserialize)]
+struct PendingLogin {
+    state: String,
+    nonce: String,
+    pkce_verifier: String,
+    next: String,
+    created_at: i64,
+}
+
+/// The provider as discovered: a configured client plus the logout endpoint, if any.
+struct Provider {
+    client: Client,
+    end_session: Option<EndSessionUrl>,
+}
+
+/// Why a login did not complete. The page shows the plain-words [`LoginFailure::reason`]; the log
+/// gets the detail.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginFailure {
+    #[error("no pending login attempt matches this callback (expired, replayed or forged state)")]
+    UnknownState,
+    #[error("the login attempt is older than {PENDING_TTL_SECS} seconds")]
+    Expired,
+    #[error("the provider reported {error}: {description}")]
+    ProviderError { error: String, description: String },
+    #[error("the callback has no authorization code")]
+    MissingCode,
+    #[error("the identity provider is unavailable: {0}")]
+    Unavailable(String),
+    #[error("exchanging the code for tokens failed: {0}")]
+    TokenExchange(String),
+    #[error("the ID token was rejected: {0}")]
+    InvalidIdToken(String),
+    #[error("userinfo failed: {0}")]
+    UserInfo(String),
+    #[error("storing the login failed: {0}")]
+    Storage(String),
+}
+
+impl LoginFailure {
+    /// The short code that travels to the login-error page (`/login/error?reason=…`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            LoginFailure::UnknownState | LoginFailure::Expired => "expired",
+            LoginFailure::ProviderError { error, .. } if error == "access_denied" => "denied",
+            LoginFailure::ProviderError { .. } => "provider",
+            LoginFailure::Unavailable(_) => "unavailable",
+            LoginFailure::MissingCode | LoginFailure::TokenExchange(_) | LoginFailure::UserInfo(_) => "provider",
+            LoginFailure::InvalidIdToken(_) => "token",
+            LoginFailure::Storage(_) => "internal",
+        }
+    }
+}
+
+/// Parameters the provider sends to `/auth/callback`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Quire's OpenID Connect relying party. Cheap to clone; discovery happens lazily and is retried
+/// when the provider was down.
+#[derive(Clone)]
+pub struct OidcService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    client_secret: Option<ClientSecret>,
+    scopes: Vec<Scope>,
+    redirect_url: RedirectUrl,
+    post_logout_url: PostLogoutRedirectUrl,
+    http: reqwest::Client,
+    provider: RwLock<Option<Arc<Provider>>>,
+    last_attempt: Mutex<Option<Instant>>,
+}
+
+impl OidcService {
+    pub fn new(config: &Config) -> Result<OidcService, String> {
+        let http = reqwest::ClientBuilder::new()
+            // Following redirects would let a compromised or misconfigured endpoint send us anywhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let issuer = config.oidc.issuer.as_str().trim_end_matches('/').to_owned();
+        Ok(OidcService {
+            inner: Arc::new(Inner {
+                issuer: IssuerUrl::new(issuer).map_err(|e| e.to_string())?,
+                client_id: ClientId::new(config.oidc.client_id.clone()),
+                client_secret: config.oidc.client_secret.as_ref().map(|s| ClientSecret::new(s.expose().to_owned())),
+                scopes: config.oidc.scopes.iter().cloned().map(Scope::new).collect(),
+                redirect_url: RedirectUrl::new(config.redirect_uri()).map_err(|e| e.to_string())?,
+                post_logout_url: PostLogoutRedirectUrl::new(format!("{}/", config.public_origin()))
+                    .map_err(|e| e.to_string())?,
+                http,
+                provider: RwLock::new(None),
+                last_attempt: Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.inner.issuer.as_str()
+    }
+
+    /// Fetches the provider's metadata and key set. Called at start-up and whenever a login needs
+    /// the provider while it is unknown.
+    pub async fn discover(&self) -> Result<(), String> {
+        *self.inner.last_attempt.lock().await = Some(Instant::now());
+        let metadata = ProviderMetadataWithLogout::discover_async(self.inner.issuer.clone(), &self.inner.http)
+            .await
+            .map_err(|e| describe_error(&e))?;
+        let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            self.inner.client_id.clone(),
+            self.inner.client_secret.clone(),
+        )
+        .set_redirect_uri(self.inner.redirect_url.clone());
+        *self.inner.provider.write().await = Some(Arc::new(Provider { client, end_session }));
+        tracing::info!(issuer = %self.inner.issuer.as_str(), "OpenID provider discovered");
+        Ok(())
+    }
+
+    /// Keeps retrying discovery in the background until it succeeds (the provider may start after
+    /// Quire, or be down for a while).
+    pub fn spawn_discovery_retries(&self) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_secs(2);
+            while this.inner.provider.read().await.is_none() {
+                tokio::time::sleep(delay).await;
+                if this.inner.provider.read().await.is_some() {
+                    break;
+                }
+                match this.discover().await {
+                    Ok(()) => break,
+                    Err(e) => tracing::warn!(error = %e, retry_in_secs = delay.as_secs(), "OpenID provider still unavailable"),
+                }
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        })
+    }
+
+    /// The discovered provider, discovering it now if it is not known yet.
+    async fn provider(&self) -> Result<Arc<Provider>, String> {
+        if let Some(p) = self.inner.provider.read().await.clone() {
+            return Ok(p);
+        }
+        let recently_tried = self.inner.last_attempt.lock().await.is_some_and(|t| t.elapsed() < REDISCOVERY_BACKOFF);
+        if recently_tried {
+            return Err("discovery failed moments ago".into());
+        }
+        self.discover().await?;
+        self.inner.provider.read().await.clone().ok_or_else(|| "discovery produced no provider".into())
+    }
+
+    /// True once the provider has been discovered.
+    pub async fn is_ready(&self) -> bool {
+        self.inner.provider.read().await.is_some()
+    }
+
+    /// Starts a login: remembers a fresh attempt in the session and returns the provider URL to
+    /// send the browser to.
+    pub async fn begin_login(&self, session: &Session, next: &SafeRedirect) -> Result<String, LoginFailure> {
+        let provider = self.provider().await.map_err(LoginFailure::Unavailable)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = provider
+            .client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .set_pkce_challenge(challenge);
+        for scope in &self.inner.scopes {
+            request = request.add_scope(scope.clone());
+        }
+        let (url, state, nonce) = request.url();
+
+        let now = session::unix_now();
+        let mut pending = self.pending(session).await;
+        pending.retain(|p| now - p.created_at <= PENDING_TTL_SECS);
+        if pending.len() >= PENDING_MAX {
+            pending.remove(0);
+        }
+        pending.push(PendingLogin {
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            next: next.as_str().to_owned(),
+            created_at: now,
+        });
+        session.insert(PENDING_KEY, &pending).await.map_err(|e| LoginFailure::Storage(e.to_string()))?;
+        Ok(url.to_string())
+    }
+
+    async fn pending(&self, session: &Session) -> Vec<PendingLogin> {
+        session.get::<Vec<PendingLogin>>(PENDING_KEY).await.ok().flatten().unwrap_or_default()
+    }
+
+    /// Completes a login from the provider's callback. On success the session is rotated and holds
+    /// the person; the result is where to send them.
+    pub async fn complete_login(
+        &self,
+        session: &Session,
+        config: &Config,
+        policy: &session::SessionPolicy,
+        db: &Pool,
+        params: CallbackParams,
+    ) -> Result<SafeRedirect, LoginFailure> {
+        // Take the matching attempt out first: whatever happens next, this `state` is spent.
+        let returned_state = params.state.clone().unwrap_or_default();
+        let mut pending = self.pending(session).await;
+        let position = pending.iter().position(|p| constant_time_eq(p.state.as_bytes(), returned_state.as_bytes()));
+        let attempt = position.map(|i| pending.remove(i));
+        if pending.is_empty() {
+            let _ = session.remove_value(PENDING_KEY).await;
+        } else {
+            session.insert(PENDING_KEY, &pending).await.map_err(|e| LoginFailure::Storage(e.to_string()))?;
+        }
+        let attempt = attempt.ok_or(LoginFailure::UnknownState)?;
+        if session::unix_now() - attempt.created_at > PENDING_TTL_SECS {
+            return Err(LoginFailure::Expired);
+        }
+        if let Some(error) = params.error {
+            return Err(LoginFailure::ProviderError {
+                error,
+                description: params.error_description.unwrap_or_default(),
+            });
+        }
+        let code = params.code.filter(|c| !c.is_empty()).ok_or(LoginFailure::MissingCode)?;
+
+        let provider = self.provider().await.map_err(LoginFailure::Unavailable)?;
+        let token: CoreTokenResponse = provider
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| LoginFailure::TokenExchange(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(attempt.pkce_verifier.clone()))
+            .request_async(&self.inner.http)
+            .await
+            .map_err(|e| LoginFailure::TokenExchange(describe_error(&e)))?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| LoginFailure::InvalidIdToken("the token response has no id_token".into()))?;
+        let nonce = Nonce::new(attempt.nonce.clone());
+
+        let (provider, claims) = match verify(&provider, id_token, &token, &nonce) {
+            Err(LoginFailure::InvalidIdToken(reason)) if reason == UNKNOWN_KID => {
+                // The provider may have rotated its keys since discovery: re-fetch them once.
+                tracing::info!("ID token signed with an unknown key; re-fetching the provider's key set");
+                self.discover().await.map_err(LoginFailure::Unavailable)?;
+                let fresh = self.provider().await.map_err(LoginFailure::Unavailable)?;
+                let claims = verify(&fresh, id_token, &token, &nonce)?;
+                (fresh, claims)
+            }
+            other => (provider, other?),
+        };
+
+        let userinfo: Option<UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim>> =
+            match provider.client.user_info(token.access_token().clone(), Some(claims.subject().clone())) {
+                Ok(request) => Some(
+                    request
+                        .request_async(&self.inner.http)
+                        .await
+                        .map_err(|e| LoginFailure::UserInfo(describe_error(&e)))?,
+                ),
+                // The provider has no userinfo endpoint: the ID token is all we get.
+                Err(_) => None,
+            };
+
+        let profile = profile_from(self.inner.issuer.as_str(), &claims, userinfo.as_ref());
+        let role = match (&profile.email, profile.email_verified) {
+            (Some(email), true) if config.is_admin_email(email) => Role::Admin,
+            _ => Role::User,
+        };
+        let user = users::upsert_on_login(db, &profile, role)
+            .await
+            .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+        session::log_in(session, policy, user.clone(), Some(id_token.to_string()))
+            .await
+            .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+        tracing::info!(user_id = user.id, role = user.role.as_str(), "login succeeded");
+        Ok(SafeRedirect::parse_or_default(Some(&attempt.next)))
+    }
+
+    /// Where the browser goes after a local logout: the provider's end-session endpoint when it
+    /// has one (so the provider session ends too), otherwise Quire's home page.
+    pub async fn logout_url(&self, id_token: Option<&str>) -> Option<String> {
+        let provider = self.inner.provider.read().await.clone()?;
+        let endpoint = provider.end_session.clone()?;
+        let mut request = LogoutRequest::from(endpoint)
+            .set_client_id(self.inner.client_id.clone())
+            .set_post_logout_redirect_uri(self.inner.post_logout_url.clone());
+        if let Some(raw) = id_token {
+            if let Ok(token) = raw.parse::<openidconnect::core::CoreIdToken>() {
+                request = request.set_id_token_hint(&token);
+            }
+        }
+        Some(request.http_get_url().to_string())
+    }
+}
+
+const UNKNOWN_KID: &str = "no key matches the token's key id";
+
+fn verify(
+    provider: &Provider,
+    id_token: &IdToken<EmptyAdditionalClaims, CoreGenderClaim, openidconnect::core::CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    token: &CoreTokenResponse,
+    nonce: &Nonce,
+) -> Result<CoreIdTokenClaims, LoginFailure> {
+    let verifier = provider.client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+    let claims = id_token.claims(&verifier, nonce).map_err(|e| match e {
+        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
+            LoginFailure::InvalidIdToken(UNKNOWN_KID.into())
+        }
+        other => LoginFailure::InvalidIdToken(other.to_string()),
+    })?;
+    // The access token must be the one this ID token was issued with.
+    if let Some(expected) = claims.access_token_hash() {
+        let alg = id_token.signing_alg().map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
+        let key = id_token.signing_key(&verifier).map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
+        let actual = AccessTokenHash::from_token(token.access_token(), alg, key)
+            .map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
+        if actual != *expected {
+            return Err(LoginFailure::InvalidIdToken("at_hash does not match the access token".into()));
+        }
+    }
+    Ok(claims.clone())
+}
+
+/// Merges ID token and userinfo claims into what Quire stores. Userinfo wins where both speak
+/// (it is the fresher, fuller source); the subject is the ID token's, which userinfo had to match.
+fn profile_from(
+    issuer: &str,
+    claims: &CoreIdTokenClaims,
+    userinfo: Option<&UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim>>,
+) -> LoginProfile {
+    let email = userinfo
+        .and_then(|u| u.email())
+        .or_else(|| claims.email())
+        .map(|e| e.as_str().trim().to_lowercase());
+    let email_verified = userinfo
+        .and_then(|u| u.email_verified())
+        .or_else(|| claims.email_verified())
+        .unwrap_or(false);
+    let name = userinfo
+        .and_then(|u| u.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()))
+        .or_else(|| claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()))
+        .or_else(|| {
+            userinfo
+                .and_then(|u| u.preferred_username())
+                .or_else(|| claims.preferred_username())
+                .map(|n| n.as_str().to_owned())
+        })
+        .or_else(|| email.clone())
+        .map(|n| n.trim().chars().take(100).collect::<String>())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "Journal writer".to_owned());
+    LoginProfile {
+        issuer: issuer.to_owned(),
+        subject: claims.subject().as_str().to_owned(),
+        email,
+        email_verified,
+        display_name: name,
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Renders an error with its sources, for the log.
+fn describe_error(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Handles `GET /auth/callback`: completes the login and redirects to the page the person asked
+/// for, or to the friendly login-error page (details go to the log under a correlation id).
+pub async fn callback(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    session: Session,
+    axum::extract::Query(params): axum::extract::Query<CallbackParams>,
+) -> axum::response::Redirect {
+    match state.oidc.complete_login(&session, &state.config, &state.session_policy, &state.db, params).await {
+        Ok(next) => axum::response::Redirect::to(next.as_str()),
+        Err(failure) => {
+            let reference = correlation_id();
+            tracing::warn!(%reference, reason = failure.reason(), error = %failure, "login failed");
+            axum::response::Redirect::to(&format!("/login/error?reason={}&ref={reference}", failure.reason()))
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Quire's configuration: one typed struct, read once at start-up from the environment (and an
+//! optional `.env` file in the working directory).
+//!
+//! Every variable is documented in the README's configuration table; keep the two in step. A
+//! missing or malformed value is a [`ConfigError`] naming the variable, so start-up stops with one
+//! line a person can act on. Secrets are wrapped in [`Secret`], whose `Debug` never shows them.
+
+use std::{fmt, net::SocketAddr};
+use url::Url;
+
+/// A value that must never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// How to reach the OpenID provider.
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    pub issuer: Url,
+    pub client_id: String,
+    /// `None` for a public client (PKCE only).
+    pub client_secret: Option<Secret>,
+    /// Scopes to request besides `openid` (which is always requested).
+    pub scopes: Vec<String>,
+}
+
+/// Everything Quire reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where people reach Quire; the OIDC redirect URI and the allowed `Origin` derive from it.
+    pub public_url: Url,
+    /// The socket address the HTTP server binds.
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub oidc: OidcConfig,
+    /// Lower-cased; only ever compared with *verified* emails.
+    pub admin_emails: Vec<String>,
+    pub session_idle_minutes: i64,
+    pub session_max_hours: i64,
+}
+
+/// A configuration value that is missing or cannot be used. Displays as one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/quire.db";
+pub const DEFAULT_SCOPES: &str = "openid email profile";
+pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 7 * 24 * 60;
+pub const DEFAULT_SESSION_MAX_HOURS: i64 = 30 * 24;
+
+impl Config {
+    /// Reads `.env` (if present) and then the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(err(".env", format!("cannot be read: {e}"))),
+        }
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any source of variables (the environment, or a test's map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        // Blank counts as unset: `QUIRE_X=` in a .env file should mean "use the default".
+        let get = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let public_url = parse_http_url(
+            "QUIRE_PUBLIC_URL",
+            &get("QUIRE_PUBLIC_URL").unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_owned()),
+        )?;
+        if public_url.path() != "/" || public_url.query().is_some() {
+            return Err(err(
+                "QUIRE_PUBLIC_URL",
+                "must be an origin without a path, such as https://journal.example.com",
+            ));
+        }
+
+        let listen_raw = get("QUIRE_LISTEN")
+            .or_else(|| get("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
+            err("QUIRE_LISTEN", format!("is {listen_raw:?}, which is not an address like 127.0.0.1:3000"))
+        })?;
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("sqlite:") {
+            return Err(err(
+                "DATABASE_URL",
+                "must be a sqlite: URL (for example sqlite://data/quire.db); PostgreSQL support is planned",
+            ));
+        }
+
+        let issuer_raw = get("QUIRE_OIDC_ISSUER").ok_or_else(|| {
+            err("QUIRE_OIDC_ISSUER", "is missing: set it to your OpenID provider's issuer URL, e.g. https://accounts.google.com")
+        })?;
+        let issuer = parse_http_url("QUIRE_OIDC_ISSUER", &issuer_raw)?;
+        let client_id = get("QUIRE_OIDC_CLIENT_ID").ok_or_else(|| {
+            err("QUIRE_OIDC_CLIENT_ID", "is missing: set it to the client id your provider issued for Quire")
+        })?;
+        let client_secret = get("QUIRE_OIDC_CLIENT_SECRET").map(Secret::new);
+        let scopes_raw = get("QUIRE_OIDC_SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
+        let scopes = parse_scopes(&scopes_raw)?;
+
+        let admin_emails = get("QUIRE_ADMIN_EMAILS").map(|raw| parse_emails(&raw)).transpose()?.unwrap_or_default();
+
+        let session_idle_minutes = parse_positive(
+            "QUIRE_SESSION_IDLE_MINUTES",
+            get("QUIRE_SESSION_IDLE_MINUTES"),
+            DEFAULT_SESSION_IDLE_MINUTES,
+            60 * 24 * 365,
+        )?;
+        let session_max_hours = parse_positive(
+            "QUIRE_SESSION_MAX_HOURS",
+            get("QUIRE_SESSION_MAX_HOURS"),
+            DEFAULT_SESSION_MAX_HOURS,
+            24 * 365,
+        )?;
+
+        Ok(Config {
+            public_url,
+            listen,
+            database_url,
+            oidc: OidcConfig { issuer, client_id, client_secret, scopes },
+            admin_emails,
+            session_idle_minutes,
+            session_max_hours,
+        })
+    }
+
+    /// `scheme://host[:port]` of the public URL: what browsers send as `Origin`.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    /// Cookies get `Secure` whenever Quire is served over https.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// Where the provider sends people back after login.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/auth/callback", self.public_origin())
+    }
+
+    pub fn is_admin_email(&self, verified_email: &str) -> bool {
+        let email = verified_email.trim().to_lowercase();
+        self.admin_emails.iter().any(|admin| *admin == email)
+    }
+}
+
+fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|e| err(var, format!("is {raw:?}, which is not a URL ({e})")))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(err(var, format!("is {raw:?}: it must start with https:// (or http:// for local development)")));
+    }
+    if url.host_str().is_none() {
+        return Err(err(var, format!("is {raw:?}, which has no host")));
+    }
+    Ok(url)
+}
+
+fn parse_scopes(raw: &str) -> Result<Vec<String>, ConfigError> {
+    let scopes: Vec<String> = raw.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(err("QUIRE_OIDC_SCOPES", format!("is {raw:?}: it must include \"openid\"")));
+    }
+    if let Some(bad) = scopes.iter().find(|s| !s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')) {
+        return Err(err("QUIRE_OIDC_SCOPES", format!("contains {bad:?}, which is not a valid scope")));
+    }
+    Ok(scopes.into_iter().filter(|s| s != "openid").collect())
+}
+
+fn parse_emails(raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split([',', ' ', ';'])
+        .filter(|s| !s.is_empty())
+        .map(|email| {
+            let email = email.trim().to_lowercase();
+            match email.split_once('@') {
+                Some((local, domain)) if !local.is_empty() && domain.contains('.') || domain_is_local(&email) => Ok(email),
+                _ => Err(err("QUIRE_ADMIN_EMAILS", format!("contains {email:?}, which is not an email address"))),
+            }
+        })
+        .collect()
+}
+
+fn domain_is_local(email: &str) -> bool {
+    email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain == "localhost")
+}
+
+fn parse_positive(var: &'static str, raw: Option<String>, default: i64, max: i64) -> Result<i64, ConfigError> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.parse::<i64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(err(var, format!("is {raw:?}: it must be a whole number from 1 to {max}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut map: HashMap<String, String> = [
+            ("QUIRE_OIDC_ISSUER", "https://id.example.com"),
+            ("QUIRE_OIDC_CLIENT_ID", "quire"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in vars {
+            map.insert((*k).to_owned(), (*v).to_owned());
+        }
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_provider_is_configured() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
+        assert_eq!(c.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.oidc.scopes, vec!["email", "profile"]);
+        assert_eq!(c.session_idle_minutes, DEFAULT_SESSION_IDLE_MINUTES);
+        assert!(c.oidc.client_secret.is_none());
+        assert!(!c.is_https());
+    }
+
+    #[test]
+    fn a_missing_issuer_names_the_variable() {
+        let e = Config::from_lookup(|_| None).unwrap_err();
+        assert_eq!(e.var, "QUIRE_OIDC_ISSUER");
+        assert!(e.to_string().starts_with("configuration error: QUIRE_OIDC_ISSUER is missing"));
+    }
+
+    #[test]
+    fn a_malformed_public_url_is_rejected_with_its_name() {
+        assert_eq!(config(&[("QUIRE_PUBLIC_URL", "not a url")]).unwrap_err().var, "QUIRE_PUBLIC_URL");
+        assert_eq!(config(&[("QUIRE_PUBLIC_URL", "ftp://x.example")]).unwrap_err().var, "QUIRE_PUBLIC_URL");
+        assert_eq!(config(&[("QUIRE_PUBLIC_URL", "https://x.example/journal")]).unwrap_err().var, "QUIRE_PUBLIC_URL");
+    }
+
+    #[test]
+    fn scopes_without_openid_are_rejected() {
+        assert_eq!(config(&[("QUIRE_OIDC_SCOPES", "email profile")]).unwrap_err().var, "QUIRE_OIDC_SCOPES");
+    }
+
+    #[test]
+    fn session_lengths_must_be_positive_whole_numbers() {
+        assert_eq!(config(&[("QUIRE_SESSION_IDLE_MINUTES", "0")]).unwrap_err().var, "QUIRE_SESSION_IDLE_MINUTES");
+        assert_eq!(config(&[("QUIRE_SESSION_MAX_HOURS", "ten")]).unwrap_err().var, "QUIRE_SESSION_MAX_HOURS");
+        assert_eq!(config(&[("QUIRE_SESSION_MAX_HOURS", "12")]).unwrap().session_max_hours, 12);
+    }
+
+    #[test]
+    fn admin_emails_are_compared_case_insensitively() {
+        let c = config(&[("QUIRE_ADMIN_EMAILS", "Admin@Example.com, boss@example.org")]).unwrap();
+        assert!(c.is_admin_email("admin@example.COM"));
+        assert!(!c.is_admin_email("alice@example.com"));
+        assert_eq!(config(&[("QUIRE_ADMIN_EMAILS", "not-an-email")]).unwrap_err().var, "QUIRE_ADMIN_EMAILS");
+    }
+
+    #[test]
+    fn https_public_urls_make_cookies_secure() {
+        assert!(config(&[("QUIRE_PUBLIC_URL", "https://journal.example.com")]).unwrap().is_https());
+    }
+
+    #[test]
+    fn the_client_secret_never_appears_in_debug_output() {
+        let c = config(&[("QUIRE_OIDC_CLIENT_SECRET", "hunter2-very-secret")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn only_sqlite_database_urls_are_accepted_for_now() {
+        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
+    }
+}

@@ -1,0 +1,85 @@
+//! The error type every server function returns, and the one the browser sees.
+//!
+//! Expected failures (not logged in, forbidden, not found, invalid input) are typed so the UI can
+//! show them next to what caused them. Unexpected failures are logged on the server with full detail
+//! and a short correlation id; the browser only gets a plain sentence and that id, never internals.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+    ServerFnError,
+};
+
+/// What can go wrong when the browser asks the server for something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No one is logged in (or the session ended).
+    #[error("Please log in to continue.")]
+    Unauthenticated,
+    /// Logged in, but this is not theirs to do.
+    #[error("You do not have permission to do that.")]
+    Forbidden,
+    /// The thing does not exist, or belongs to someone else: the two are deliberately the same.
+    #[error("We could not find that.")]
+    NotFound,
+    /// Input that cannot be accepted, with the field it belongs to.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// The OpenID provider cannot be reached right now.
+    #[error("The identity provider is unavailable right now. Please try again in a moment.")]
+    ProviderUnavailable,
+    /// Something failed on the server; details are in the server log under `reference`.
+    #[error("Something went wrong on our side. If it keeps happening, quote reference {reference}.")]
+    Internal { reference: String },
+    /// The request never reached the function, or its answer could not be read.
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+impl From<ServerFnError> for AppError {
+    fn from(value: ServerFnError) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+impl AppError {
+    /// Logs `detail` with a fresh correlation id and returns the opaque error the browser gets.
+    #[cfg(feature = "ssr")]
+    pub fn internal(context: &str, detail: impl std::fmt::Display) -> Self {
+        let reference = correlation_id();
+        tracing::error!(%reference, context, error = %detail, "internal error");
+        AppError::Internal { reference }
+    }
+
+    /// The HTTP status this error deserves when it is the whole answer to a request.
+    #[cfg(feature = "ssr")]
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal { .. } | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// A short random id that ties a message on screen to a line in the server log.
+#[cfg(feature = "ssr")]
+pub fn correlation_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}

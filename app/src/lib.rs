@@ -1,0 +1,87 @@
+//! Quire's shared crate: the Leptos app (routes, pages, components), the wire types, and the server
+//! functions. It compiles twice: with `ssr` for the server (server-only modules are gated and named
+//! as such) and with `hydrate` for the browser.
+//!
+//! The server-function boundary is the big one: everything under `#[server]` runs on the server
+//! only, must check who is calling (`session::ssr::require_user`/`require_admin`), and returns
+//! purpose-built wire types.
+
+#![recursion_limit = "256"]
+
+pub mod admin;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod session;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use components::header::Header;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+use pages::{
+    admin::AdminPage, home::HomePage, journal::JournalPage, login::LoginPage, login_error::LoginErrorPage,
+    not_found::NotFound,
+};
+use session::UserContext;
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: the current user as one context value, the header, and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    UserContext::provide();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/quire.css"/>
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Meta name="description" content="Quire: a private, self-hosted journal."/>
+        <Title formatter=|text: String| if text.is_empty() { "Quire".to_owned() } else { format!("{text} · Quire") }/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header/>
+            <main id="main" tabindex="-1">
+                // Async: every page is rendered whole before the first byte goes out, so pages work
+                // without JavaScript and guards can still answer with a redirect.
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/error") view=LoginErrorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>"Quire — your journal, on your own server."</p>
+            </footer>
+        </Router>
+    }
+}

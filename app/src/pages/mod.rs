@@ -1,0 +1,8 @@
+//! One module per page (route).
+
+pub mod admin;
+pub mod home;
+pub mod journal;
+pub mod login;
+pub mod login_error;
+pub mod not_found;

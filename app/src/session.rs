@@ -1,0 +1,222 @@
+//! Who is logged in: the [`SessionUser`] the browser sees, the `current_user` server function that
+//! reports it, and (server side) what a login stores in the session and the guards every server
+//! function uses.
+//!
+//! Sessions are server-side (tower-sessions); the cookie only carries a random id. The logged-in
+//! person's [`SessionUser`] is kept in the session record itself, so answering "who is this?" costs
+//! no query against the users table.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What an account may do. Admins manage accounts; they never read other people's journals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Reads a role as stored in the database.
+    pub fn parse(value: &str) -> Result<Role, String> {
+        match value {
+            "user" => Ok(Role::User),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role {other:?} (expected \"user\" or \"admin\")")),
+        }
+    }
+}
+
+/// The logged-in person as the browser sees them: purpose-built, no tokens, no provider ids.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+}
+
+impl SessionUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// The one context value every view consults to decide what to show. It is loaded during
+/// server-side rendering (blocking, so protected pages can redirect before anything is sent) and
+/// travels to the browser inside the page, so hydration does not ask again.
+#[derive(Clone, Copy)]
+pub struct UserContext(pub Resource<Result<Option<SessionUser>, AppError>>);
+
+impl UserContext {
+    pub fn provide() {
+        let resource = Resource::new_blocking(|| (), |_| current_user());
+        provide_context(UserContext(resource));
+    }
+
+    pub fn get() -> UserContext {
+        expect_context::<UserContext>()
+    }
+}
+
+/// Reports who is logged in, or `None`. Public: the anonymous home page needs an answer too.
+#[server(name = CurrentUser, prefix = "/api", endpoint = "auth/me")]
+pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    let session = ssr::session().await?;
+    Ok(ssr::auth_state(&session).await?.map(|auth| auth.user))
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Server-side session handling: what a login stores, the guards, and the lifetime rules.
+
+    use super::SessionUser;
+    use crate::error::AppError;
+    use axum::{
+        extract::{Request, State},
+        middleware::Next,
+        response::Response,
+    };
+    use serde::{Deserialize, Serialize};
+    use time::{Duration, OffsetDateTime};
+    use tower_sessions::{Expiry, Session};
+
+    /// Session key of the [`AuthState`] of a logged-in person.
+    pub const AUTH_KEY: &str = "auth";
+
+    /// A logged-in session is touched (its expiry pushed back) at most this often, so that reading
+    /// pages does not write to the session store on every request.
+    const TOUCH_INTERVAL_SECS: i64 = 60;
+
+    /// What a successful login leaves in the server-side session.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub struct AuthState {
+        pub user: SessionUser,
+        /// The ID token, kept server-side only, as the `id_token_hint` of RP-initiated logout.
+        pub id_token: Option<String>,
+        /// Unix seconds of the login: the absolute lifetime counts from here.
+        pub logged_in_at: i64,
+        /// Unix seconds of the last touch: the idle timeout counts from here.
+        pub last_seen: i64,
+    }
+
+    /// How long sessions live; read from configuration once.
+    #[derive(Clone, Copy, Debug)]
+    pub struct SessionPolicy {
+        pub idle: Duration,
+        pub max: Duration,
+    }
+
+    impl SessionPolicy {
+        /// The moment a session touched at `now` expires: idle timeout, capped by the absolute
+        /// lifetime.
+        pub fn expiry_at(&self, logged_in_at: i64, now: i64) -> OffsetDateTime {
+            let idle_end = now + self.idle.whole_seconds();
+            let hard_end = logged_in_at + self.max.whole_seconds();
+            OffsetDateTime::from_unix_timestamp(idle_end.min(hard_end))
+                .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        }
+    }
+
+    pub fn unix_now() -> i64 {
+        OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    /// The current request's session (inside a server function or a page render).
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|err| AppError::internal("session layer missing", err))
+    }
+
+    pub async fn auth_state(session: &Session) -> Result<Option<AuthState>, AppError> {
+        session
+            .get::<AuthState>(AUTH_KEY)
+            .await
+            .map_err(|err| AppError::internal("reading session", err))
+    }
+
+    /// The logged-in person, or [`AppError::Unauthenticated`]. Every protected server function
+    /// starts with this (the `/api` gate in `server` is the second, independent line).
+    pub async fn require_user() -> Result<SessionUser, AppError> {
+        let session = session().await?;
+        auth_state(&session).await?.map(|auth| auth.user).ok_or(AppError::Unauthenticated)
+    }
+
+    /// The logged-in admin, or a refusal: [`AppError::Unauthenticated`] for anonymous callers and
+    /// [`AppError::Forbidden`] for everyone else.
+    pub async fn require_admin() -> Result<SessionUser, AppError> {
+        let user = require_user().await?;
+        if user.is_admin() {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Starts a logged-in session: a fresh session id (no fixation), the person, and the expiry.
+    pub async fn log_in(
+        session: &Session,
+        policy: &SessionPolicy,
+        user: SessionUser,
+        id_token: Option<String>,
+    ) -> Result<(), tower_sessions::session::Error> {
+        session.cycle_id().await?;
+        let now = unix_now();
+        let auth = AuthState { user, id_token, logged_in_at: now, last_seen: now };
+        session.insert(AUTH_KEY, &auth).await?;
+        session.set_expiry(Some(Expiry::AtDateTime(policy.expiry_at(now, now))));
+        Ok(())
+    }
+
+    /// Paths that never need the session (static files): skip loading it.
+    fn is_static(path: &str) -> bool {
+        path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/robots.txt"
+    }
+
+    /// Middleware: enforces the idle timeout and the absolute lifetime of logged-in sessions, and
+    /// pushes the expiry back at most once per [`TOUCH_INTERVAL_SECS`] so reads stay read-only.
+    pub async fn enforce_lifetime(
+        State(policy): State<SessionPolicy>,
+        session: Session,
+        request: Request,
+        next: Next,
+    ) -> Response {
+        if !is_static(request.uri().path()) {
+            if let Ok(Some(mut auth)) = session.get::<AuthState>(AUTH_KEY).await {
+                let now = unix_now();
+                let idle_for = now - auth.last_seen;
+                let alive_for = now - auth.logged_in_at;
+                if idle_for > policy.idle.whole_seconds() || alive_for > policy.max.whole_seconds() {
+                    tracing::info!(user_id = auth.user.id, idle_for, alive_for, "session expired");
+                    if let Err(err) = session.flush().await {
+                        tracing::error!(error = %err, "could not end an expired session");
+                    }
+                } else if idle_for >= TOUCH_INTERVAL_SECS {
+                    auth.last_seen = now;
+                    session.set_expiry(Some(Expiry::AtDateTime(
+                        policy.expiry_at(auth.logged_in_at, now),
+                    )));
+                    if let Err(err) = session.insert(AUTH_KEY, &auth).await {
+                        tracing::error!(error = %err, "could not touch the session");
+                    }
+                }
+            }
+        }
+        next.run(request).await
+    }
+
+    /// True when the session belongs to a logged-in person.
+    pub async fn is_logged_in(session: &Session) -> bool {
+        matches!(session.get::<AuthState>(AUTH_KEY).await, Ok(Some(_)))
+    }
+}

@@ -1,0 +1,72 @@
+//! `server`: starts Quire. Reads the configuration once, builds the app, serves it until Ctrl-C or
+//! SIGTERM, then stops gracefully (in-flight requests finish).
+
+use app::config::Config;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,sqlx=warn")))
+        .init();
+
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listen = config.listen;
+    let public_url = config.public_url.clone();
+
+    let quire = match server::build(config, server::leptos_options()).await {
+        Ok(quire) => quire,
+        Err(e) => {
+            eprintln!("quire: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("quire: cannot listen on {listen}: {e} (set QUIRE_LISTEN to another address)");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(%listen, public_url = %public_url, "Quire is ready");
+    let served = axum::serve(listener, quire.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    quire.shutdown();
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quire: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,155 @@
+//! Test harness: the real Quire router on a random port against a fresh SQLite file, an OpenID
+//! provider inside the test, and a cookie-keeping HTTP client that plays the browser.
+#![allow(dead_code)]
+
+pub mod provider;
+
+use app::config::Config;
+use app::session::SessionUser;
+use provider::{TestProvider, TestUser, CLIENT_ID, CLIENT_SECRET};
+use reqwest::{header, redirect::Policy, Response, StatusCode};
+use std::collections::HashMap;
+
+pub struct TestApp {
+    pub base: String,
+    pub db_url: String,
+    pub quire: server::Quire,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts Quire against `issuer` with the given extra environment.
+pub async fn spawn_app(issuer: &str, extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("quire.db").display());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut env: HashMap<String, String> = [
+        ("QUIRE_PUBLIC_URL", base.as_str()),
+        ("DATABASE_URL", db_url.as_str()),
+        ("QUIRE_OIDC_ISSUER", issuer),
+        ("QUIRE_OIDC_CLIENT_ID", CLIENT_ID),
+        ("QUIRE_OIDC_CLIENT_SECRET", CLIENT_SECRET),
+        ("QUIRE_ADMIN_EMAILS", "admin@example.com"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration is valid");
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("quire")
+        .site_root(dir.path().to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    let quire = server::build(config, options).await.expect("quire builds");
+    let router = quire.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    TestApp { base, db_url, quire, _dir: dir }
+}
+
+/// Quire plus a well-behaved provider.
+pub async fn spawn_with_provider() -> (TestApp, TestProvider) {
+    let provider = TestProvider::start().await;
+    let app = spawn_app(&provider.issuer(), &[]).await;
+    (app, provider)
+}
+
+/// A browser: keeps cookies, does not follow redirects (tests look at each hop), and sends the
+/// headers a real browser sends on same-origin form posts.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder().cookie_provider(jar.clone()).redirect(Policy::none()).build().unwrap();
+        Browser { client, base: app.base.clone(), jar }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).header(header::ACCEPT, "text/html").send().await.unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") { path.to_owned() } else { format!("{}{}", self.base, path) }
+    }
+
+    /// A same-origin HTML form post, as a browser sends it.
+    pub async fn post_form(&self, path: &str, body: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(header::ORIGIN, &self.base)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::ACCEPT, "text/html")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts a login and returns the provider URL Quire redirected to.
+    pub async fn start_login(&self, next: &str) -> String {
+        let res = self.post_form("/api/auth/login", &format!("next={}", urlencode(next))).await;
+        assert_eq!(res.status(), StatusCode::FOUND, "starting a login redirects to the provider");
+        location(&res)
+    }
+
+    /// Follows the provider's redirect and returns the callback URL it sends the browser to.
+    pub async fn authorize(&self, authorize_url: &str) -> String {
+        let res = self.client.get(authorize_url).send().await.unwrap();
+        assert!(res.status().is_redirection(), "provider redirects back: {}", res.status());
+        location(&res)
+    }
+
+    /// Runs the whole login and returns where Quire sent the browser at the end.
+    pub async fn login(&self, next: &str) -> String {
+        let authorize = self.start_login(next).await;
+        let callback = self.authorize(&authorize).await;
+        let res = self.get(&callback).await;
+        assert!(res.status().is_redirection(), "callback redirects: {}", res.status());
+        location(&res)
+    }
+
+    pub async fn login_as(&self, provider: &TestProvider, user: TestUser) -> String {
+        provider.set_user(user);
+        self.login("/journal").await
+    }
+
+    /// Who Quire thinks this browser is (the `current_user` server function).
+    pub async fn me(&self) -> Option<SessionUser> {
+        let res = self
+            .client
+            .post(self.url("/api/auth/me"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Option<SessionUser>>().await.unwrap()
+    }
+
+    /// The value of Quire's session cookie, if the browser holds one.
+    pub fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let header = self.jar.cookies(&self.base.parse().unwrap())?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|c| c.strip_prefix(&format!("{}=", server::SESSION_COOKIE)).map(str::to_owned))
+    }
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers().get(header::LOCATION).expect("a Location header").to_str().unwrap().to_owned()
+}
+
+pub fn urlencode(value: &str) -> String {
+    app::auth::redirect::encode_query_value(value)
+}
