@@ -1,0 +1,51 @@
+import { defineConfig } from '@playwright/test';
+
+// The browser suite runs against the release build (`cargo leptos build --release`) and the
+// development OpenID provider, on ports of their own so a running `.ci/start` does not clash.
+export const APP_URL = 'http://127.0.0.1:3100';
+export const PROVIDER_URL = 'http://localhost:5557';
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  reporter: [['list']],
+  use: {
+    baseURL: APP_URL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  webServer: [
+    {
+      command: 'node dev-oidc/server.mjs',
+      url: `${PROVIDER_URL}/.well-known/openid-configuration`,
+      env: { DEV_OIDC_PORT: '5557', DEV_OIDC_APP_ORIGINS: APP_URL },
+      reuseExistingServer: false,
+      stdout: 'pipe',
+    },
+    {
+      // A fresh database for every run.
+      command: 'rm -rf end2end/.e2e && exec target/release/server',
+      cwd: '..',
+      url: `${APP_URL}/healthz`,
+      env: {
+        QUIRE_PUBLIC_URL: APP_URL,
+        QUIRE_LISTEN: '127.0.0.1:3100',
+        DATABASE_URL: 'sqlite://end2end/.e2e/quire.db',
+        QUIRE_OIDC_ISSUER: PROVIDER_URL,
+        QUIRE_OIDC_CLIENT_ID: 'quire-dev',
+        QUIRE_OIDC_CLIENT_SECRET: 'quire-dev-secret',
+        QUIRE_ADMIN_EMAILS: 'admin@example.com',
+        RUST_LOG: 'warn',
+      },
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+  ],
+});
