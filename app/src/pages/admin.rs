@@ -60,8 +60,8 @@ fn AccountTable(rows: Vec<AccountRow>) -> impl IntoView {
                             </td>
                             <td>{row.provider}</td>
                             <td>{match row.role { Role::Admin => "Admin", Role::User => "User" }}</td>
-                            <td>{row.created_at}</td>
-                            <td>{row.last_login_at}</td>
+                            <td class="nowrap">{row.created_at}</td>
+                            <td class="nowrap">{row.last_login_at}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
