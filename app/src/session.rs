@@ -127,6 +127,31 @@ pub mod ssr {
         }
     }
 
+    /// What to do with a logged-in session at a given moment.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Lifetime {
+        /// Idle too long, or past the absolute lifetime: end it.
+        Expired,
+        /// Alive, and last touched long enough ago that its expiry should move.
+        Touch,
+        /// Alive and recently touched: leave the store alone.
+        Fresh,
+    }
+
+    impl SessionPolicy {
+        pub fn check(&self, auth: &AuthState, now: i64) -> Lifetime {
+            let idle_for = now - auth.last_seen;
+            let alive_for = now - auth.logged_in_at;
+            if idle_for > self.idle.whole_seconds() || alive_for > self.max.whole_seconds() {
+                Lifetime::Expired
+            } else if idle_for >= TOUCH_INTERVAL_SECS {
+                Lifetime::Touch
+            } else {
+                Lifetime::Fresh
+            }
+        }
+    }
+
     pub fn unix_now() -> i64 {
         OffsetDateTime::now_utc().unix_timestamp()
     }
@@ -194,21 +219,21 @@ pub mod ssr {
         if !is_static(request.uri().path()) {
             if let Ok(Some(mut auth)) = session.get::<AuthState>(AUTH_KEY).await {
                 let now = unix_now();
-                let idle_for = now - auth.last_seen;
-                let alive_for = now - auth.logged_in_at;
-                if idle_for > policy.idle.whole_seconds() || alive_for > policy.max.whole_seconds() {
-                    tracing::info!(user_id = auth.user.id, idle_for, alive_for, "session expired");
-                    if let Err(err) = session.flush().await {
-                        tracing::error!(error = %err, "could not end an expired session");
+                match policy.check(&auth, now) {
+                    Lifetime::Expired => {
+                        tracing::info!(user_id = auth.user.id, "session expired");
+                        if let Err(err) = session.flush().await {
+                            tracing::error!(error = %err, "could not end an expired session");
+                        }
                     }
-                } else if idle_for >= TOUCH_INTERVAL_SECS {
-                    auth.last_seen = now;
-                    session.set_expiry(Some(Expiry::AtDateTime(
-                        policy.expiry_at(auth.logged_in_at, now),
-                    )));
-                    if let Err(err) = session.insert(AUTH_KEY, &auth).await {
-                        tracing::error!(error = %err, "could not touch the session");
+                    Lifetime::Touch => {
+                        auth.last_seen = now;
+                        session.set_expiry(Some(Expiry::AtDateTime(policy.expiry_at(auth.logged_in_at, now))));
+                        if let Err(err) = session.insert(AUTH_KEY, &auth).await {
+                            tracing::error!(error = %err, "could not touch the session");
+                        }
                     }
+                    Lifetime::Fresh => {}
                 }
             }
         }
@@ -218,5 +243,54 @@ pub mod ssr {
     /// True when the session belongs to a logged-in person.
     pub async fn is_logged_in(session: &Session) -> bool {
         matches!(session.get::<AuthState>(AUTH_KEY).await, Ok(Some(_)))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::session::Role;
+
+        fn policy() -> SessionPolicy {
+            SessionPolicy { idle: Duration::minutes(30), max: Duration::hours(8) }
+        }
+
+        fn auth(logged_in_at: i64, last_seen: i64) -> AuthState {
+            AuthState {
+                user: SessionUser { id: 1, display_name: "A".into(), email: None, role: Role::User },
+                id_token: None,
+                logged_in_at,
+                last_seen,
+            }
+        }
+
+        #[test]
+        fn a_session_used_moments_ago_is_left_alone() {
+            assert_eq!(policy().check(&auth(0, 1_000), 1_010), Lifetime::Fresh);
+        }
+
+        #[test]
+        fn a_session_is_touched_at_most_once_a_minute() {
+            assert_eq!(policy().check(&auth(0, 1_000), 1_000 + 59), Lifetime::Fresh);
+            assert_eq!(policy().check(&auth(0, 1_000), 1_000 + 60), Lifetime::Touch);
+        }
+
+        #[test]
+        fn a_session_idle_longer_than_the_idle_timeout_expires() {
+            assert_eq!(policy().check(&auth(0, 1_000), 1_000 + 30 * 60), Lifetime::Touch);
+            assert_eq!(policy().check(&auth(0, 1_000), 1_000 + 30 * 60 + 1), Lifetime::Expired);
+        }
+
+        #[test]
+        fn an_active_session_still_ends_at_the_absolute_lifetime() {
+            let eight_hours = 8 * 3600;
+            assert_eq!(policy().check(&auth(0, eight_hours - 10), eight_hours + 1), Lifetime::Expired);
+        }
+
+        #[test]
+        fn the_expiry_is_capped_by_the_absolute_lifetime() {
+            let at = policy().expiry_at(0, 8 * 3600 - 60);
+            assert_eq!(at.unix_timestamp(), 8 * 3600);
+            assert_eq!(policy().expiry_at(0, 100).unix_timestamp(), 100 + 30 * 60);
+        }
     }
 }

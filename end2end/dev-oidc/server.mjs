@@ -73,6 +73,7 @@ const configuration = {
   jwks: { keys: [signingKey] },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
   pkce: { required: () => true, methods: ['S256'] },
+  ttl: { Interaction: 3600, Session: 14 * 24 * 3600, Grant: 14 * 24 * 3600, AccessToken: 3600, IdToken: 3600, AuthorizationCode: 60 },
   features: {
     devInteractions: { enabled: false },
     rpInitiatedLogout: {
