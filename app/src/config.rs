@@ -167,7 +167,7 @@ impl Config {
 
     pub fn is_admin_email(&self, verified_email: &str) -> bool {
         let email = verified_email.trim().to_lowercase();
-        self.admin_emails.iter().any(|admin| *admin == email)
+        self.admin_emails.contains(&email)
     }
 }
 

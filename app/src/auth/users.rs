@@ -57,7 +57,18 @@ pub struct AccountSummary {
 
 /// All accounts, most recently active first.
 pub async fn list_accounts(pool: &Pool) -> Result<Vec<AccountSummary>, sqlx::Error> {
-    let rows: Vec<(i64, String, Option<String>, bool, String, String, String, String)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        display_name: String,
+        email: Option<String>,
+        email_verified: bool,
+        role: String,
+        issuer: String,
+        created_at: String,
+        last_login_at: String,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, display_name, email, email_verified, role, issuer, created_at, last_login_at
          FROM users ORDER BY last_login_at DESC, id DESC LIMIT 500",
     )
@@ -66,14 +77,14 @@ pub async fn list_accounts(pool: &Pool) -> Result<Vec<AccountSummary>, sqlx::Err
     rows.into_iter()
         .map(|r| {
             Ok(AccountSummary {
-                id: r.0,
-                display_name: r.1,
-                email: r.2,
-                email_verified: r.3,
-                role: Role::parse(&r.4).map_err(|e| sqlx::Error::Decode(e.into()))?,
-                issuer: r.5,
-                created_at: r.6,
-                last_login_at: r.7,
+                id: r.id,
+                display_name: r.display_name,
+                email: r.email,
+                email_verified: r.email_verified,
+                role: Role::parse(&r.role).map_err(|e| sqlx::Error::Decode(e.into()))?,
+                issuer: r.issuer,
+                created_at: r.created_at,
+                last_login_at: r.last_login_at,
             })
         })
         .collect()
