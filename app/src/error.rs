@@ -23,9 +23,12 @@ pub enum AppError {
     /// The thing does not exist, or belongs to someone else: the two are deliberately the same.
     #[error("We could not find that.")]
     NotFound,
-    /// Input that cannot be accepted, with the field it belongs to.
-    #[error("{message}")]
-    Invalid { field: String, message: String },
+    /// Input that cannot be accepted: one message per offending field.
+    #[error("{}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "))]
+    Invalid(Vec<FieldError>),
+    /// The thing changed since the person loaded it (another tab or device saved first).
+    #[error("This entry was changed somewhere else (another tab or device) after you opened it. Your text is still here.")]
+    Conflict { current_version: i64 },
     /// The OpenID provider cannot be reached right now.
     #[error("The identity provider is unavailable right now. Please try again in a moment.")]
     ProviderUnavailable,
@@ -35,6 +38,29 @@ pub enum AppError {
     /// The request never reached the function, or its answer could not be read.
     #[error("Could not reach the server: {0}")]
     Transport(String),
+}
+
+/// A problem with one input field, shown next to that field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> FieldError {
+        FieldError { field: field.to_owned(), message: message.into() }
+    }
+}
+
+impl AppError {
+    /// The message for `field`, if this error has one.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        match self {
+            AppError::Invalid(errors) => errors.iter().find(|e| e.field == field).map(|e| e.message.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl FromServerFnError for AppError {
@@ -68,7 +94,8 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -11,7 +11,9 @@
 pub mod admin;
 pub mod auth;
 pub mod components;
+pub mod entries;
 pub mod error;
+pub mod flash;
 pub mod pages;
 pub mod session;
 
@@ -29,9 +31,18 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
+use components::flash::FlashBanner;
 use pages::{
-    admin::AdminPage, home::HomePage, journal::JournalPage, login::LoginPage, login_error::LoginErrorPage,
+    admin::AdminPage,
+    editor::{EditEntryPage, NewEntryPage},
+    entry::EntryPage,
+    home::HomePage,
+    journal::JournalPage,
+    login::LoginPage,
+    login_error::LoginErrorPage,
     not_found::NotFound,
+    tags::TagsPage,
+    trash::TrashPage,
 };
 use session::UserContext;
 
@@ -69,6 +80,7 @@ pub fn App() -> impl IntoView {
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Header/>
             <main id="main" tabindex="-1">
+                <FlashBanner/>
                 // Async: every page is rendered whole before the first byte goes out, so pages work
                 // without JavaScript and guards can still answer with a redirect.
                 <Routes fallback=|| view! { <NotFound/> }>
@@ -76,6 +88,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/login/error") view=LoginErrorPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/new") view=NewEntryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/tags") view=TagsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/trash") view=TrashPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/:id") view=EntryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/:id/edit") view=EditEntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

@@ -65,6 +65,22 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         }));
     }
 
+    {
+        // Entries stay in the trash for TRASH_DAYS, then go for good.
+        let db = db.clone();
+        background.push(tokio::spawn(async move {
+            let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every_hour.tick().await;
+                match app::entries::repo::purge_expired(&db, app::entries::TRASH_DAYS).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "emptied old trash"),
+                    Err(e) => tracing::error!(error = %e, "could not purge old trash"),
+                }
+            }
+        }));
+    }
+
     let oidc = OidcService::new(&config).map_err(StartError::Oidc)?;
     if let Err(e) = oidc.discover().await {
         tracing::warn!(issuer = oidc.issuer(), error = %e, "OpenID provider unavailable at start-up; will keep retrying");

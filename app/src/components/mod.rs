@@ -2,4 +2,5 @@
 
 pub mod guard;
 pub mod header;
+pub mod flash;
 pub mod notice;

@@ -1,23 +1,246 @@
-//! `/journal`: the logged-in person's journal.
+//! `/journal`: the person's entries, newest day first, 20 a page, with search and filters.
+//! Search and filters are a GET form, so they work without JavaScript and every result page has
+//! an address that can be bookmarked.
 
 use crate::components::guard::RequireUser;
+use crate::components::notice::ErrorNotice;
+use crate::entries::{list_entries, search_entries, EntryListPage, EntrySummary, SearchHit};
 use crate::session::SessionUser;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+struct JournalQuery {
+    q: String,
+    tag: String,
+    from: String,
+    to: String,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl JournalQuery {
+    fn filtered(&self) -> bool {
+        !self.tag.is_empty() || !self.from.is_empty() || !self.to.is_empty()
+    }
+    /// The journal URL for these filters and a cursor.
+    fn href(&self, cursor: (&str, &str)) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [("tag", &self.tag), ("from", &self.from), ("to", &self.to)] {
+            if !v.is_empty() {
+                parts.push(format!("{k}={}", crate::auth::redirect::encode_query_value(v)));
+            }
+        }
+        parts.push(format!("{}={}", cursor.0, crate::auth::redirect::encode_query_value(cursor.1)));
+        format!("/journal?{}", parts.join("&"))
+    }
+}
+
+fn none_if_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
 
 #[component]
 pub fn JournalPage() -> impl IntoView {
     view! {
         <Title text="Journal"/>
-        <RequireUser children=|user: SessionUser| view! {
-            <section class="page">
-                <h1>"Your journal"</h1>
-                <p class="lede">{format!("Hello, {}.", user.display_name)}</p>
-                <div class="empty-state">
-                    <p>"Your journal is empty for now."</p>
-                    <p class="hint">"Entries, search and export arrive with the journal editor."</p>
-                </div>
-            </section>
-        }/>
+        <RequireUser children=|_user: SessionUser| view! { <Journal/> }/>
     }
+}
+
+#[component]
+fn Journal() -> impl IntoView {
+    let query_map = use_query_map();
+    let query = Memo::new(move |_| {
+        let m = query_map.read();
+        let get = |k: &str| m.get(k).unwrap_or_default();
+        JournalQuery {
+            q: get("q"),
+            tag: get("tag"),
+            from: get("from"),
+            to: get("to"),
+            before: m.get("before"),
+            after: m.get("after"),
+        }
+    });
+    let page = Resource::new(
+        move || query.get(),
+        |q| async move {
+            if q.q.trim().is_empty() {
+                list_entries(q.before, q.after, none_if_empty(&q.tag), none_if_empty(&q.from), none_if_empty(&q.to))
+                    .await
+                    .map(Results::List)
+            } else {
+                search_entries(q.q.clone(), none_if_empty(&q.tag), none_if_empty(&q.from), none_if_empty(&q.to))
+                    .await
+                    .map(Results::Search)
+            }
+        },
+    );
+
+    view! {
+        <section class="page">
+            <div class="page-head">
+                <h1>"Your journal"</h1>
+                <a class="button" href="/journal/new">"New entry"</a>
+            </div>
+            <SearchForm query/>
+            <Transition fallback=|| view! { <p class="loading">"Loading entries…"</p> }>
+                {move || Suspend::new(async move {
+                    let q = query.get_untracked();
+                    match page.await {
+                        Ok(Results::List(list)) => view! { <EntryList list query=q/> }.into_any(),
+                        Ok(Results::Search(hits)) => view! { <SearchResults hits query=q/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <nav class="journal-links" aria-label="More of your journal">
+                <a href="/journal/tags">"Tags"</a>
+                <a href="/journal/trash">"Trash"</a>
+            </nav>
+        </section>
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Results {
+    List(EntryListPage),
+    Search(Vec<SearchHit>),
+}
+
+#[component]
+fn SearchForm(query: Memo<JournalQuery>) -> impl IntoView {
+    let q = move || query.get();
+    view! {
+        <Form method="GET" action="/journal" attr:class="search-form" attr:role="search">
+            <div class="field grow">
+                <label for="q">"Search"</label>
+                <input id="q" type="search" name="q" placeholder="Words from titles or text" prop:value=move || q().q/>
+            </div>
+            <div class="field">
+                <label for="tag">"Tag"</label>
+                <input id="tag" name="tag" prop:value=move || q().tag/>
+            </div>
+            <div class="field">
+                <label for="from">"From"</label>
+                <input id="from" type="date" name="from" prop:value=move || q().from/>
+            </div>
+            <div class="field">
+                <label for="to">"To"</label>
+                <input id="to" type="date" name="to" prop:value=move || q().to/>
+            </div>
+            <div class="field actions">
+                <button type="submit">"Search"</button>
+                {move || (q().filtered() || !q().q.is_empty()).then(|| view! { <a href="/journal">"Clear"</a> })}
+            </div>
+        </Form>
+    }
+}
+
+#[component]
+fn EntryList(list: EntryListPage, query: JournalQuery) -> impl IntoView {
+    if list.entries.is_empty() {
+        let message = if query.filtered() {
+            "No entries match these filters. Try a wider date range or another tag."
+        } else if query.before.is_some() || query.after.is_some() {
+            "No more entries this way."
+        } else {
+            "Your journal is empty. Write your first entry: a few lines about today are enough."
+        };
+        return view! {
+            <div class="empty-state">
+                <p>{message}</p>
+                <p><a class="button" href="/journal/new">"Write an entry"</a></p>
+            </div>
+        }
+        .into_any();
+    }
+    let newer = list.newer.clone().map(|c| query.href(("after", &c)));
+    let older = list.older.clone().map(|c| query.href(("before", &c)));
+    view! {
+        <ol class="entry-list" aria-label="Entries">
+            {list.entries.into_iter().map(|entry| view! { <EntryCard entry/> }).collect_view()}
+        </ol>
+        <nav class="pager" aria-label="Pages">
+            {newer.map(|href| view! { <a rel="prev" href=href>"← Newer"</a> })}
+            {older.map(|href| view! { <a rel="next" href=href class="older">"Older →"</a> })}
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn EntryCard(entry: EntrySummary) -> impl IntoView {
+    let href = format!("/journal/{}", entry.id);
+    let title = if entry.title.is_empty() { "Untitled".to_owned() } else { entry.title };
+    view! {
+        <li class="entry-card">
+            <article>
+                <h2><a href=href>{title}</a></h2>
+                <p class="meta"><time datetime=entry.entry_date>{entry.date_label}</time></p>
+                {(!entry.excerpt.is_empty()).then(|| view! { <p class="excerpt">{entry.excerpt}</p> })}
+                <TagLinks tags=entry.tags/>
+            </article>
+        </li>
+    }
+}
+
+#[component]
+pub fn TagLinks(tags: Vec<String>) -> impl IntoView {
+    (!tags.is_empty()).then(|| {
+        view! {
+            <ul class="tags" aria-label="Tags">
+                {tags
+                    .into_iter()
+                    .map(|t| {
+                        let href = format!("/journal?tag={}", crate::auth::redirect::encode_query_value(&t));
+                        view! { <li><a href=href>{format!("#{t}")}</a></li> }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}
+
+#[component]
+fn SearchResults(hits: Vec<SearchHit>, query: JournalQuery) -> impl IntoView {
+    let count = hits.len();
+    if hits.is_empty() {
+        return view! {
+            <div class="empty-state">
+                <p>{format!("Nothing matches “{}”.", query.q)}</p>
+                <p class="hint">"Search looks for whole words in titles and text; the last word may be the start of a word."</p>
+            </div>
+        }
+        .into_any();
+    }
+    view! {
+        <p class="result-count">{format!("{count} {} for “{}”", if count == 1 { "entry" } else { "entries" }, query.q)}</p>
+        <ol class="entry-list" aria-label="Search results">
+            {hits.into_iter().map(|hit| {
+                let href = format!("/journal/{}", hit.id);
+                let title = if hit.title.is_empty() { "Untitled".to_owned() } else { hit.title };
+                view! {
+                    <li class="entry-card">
+                        <article>
+                            <h2><a href=href>{title}</a></h2>
+                            <p class="meta"><time datetime=hit.entry_date>{hit.date_label}</time></p>
+                            <p class="excerpt">
+                                {hit.snippet.into_iter().map(|part| if part.hit {
+                                    view! { <mark>{part.text}</mark> }.into_any()
+                                } else {
+                                    part.text.into_any()
+                                }).collect_view()}
+                            </p>
+                            <TagLinks tags=hit.tags/>
+                        </article>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
 }

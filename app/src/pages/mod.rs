@@ -1,8 +1,12 @@
 //! One module per page (route).
 
 pub mod admin;
+pub mod editor;
+pub mod entry;
 pub mod home;
 pub mod journal;
 pub mod login;
 pub mod login_error;
 pub mod not_found;
+pub mod tags;
+pub mod trash;

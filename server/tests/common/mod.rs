@@ -153,3 +153,47 @@ pub fn location(res: &Response) -> String {
 pub fn urlencode(value: &str) -> String {
     app::auth::redirect::encode_query_value(value)
 }
+
+impl Browser {
+    /// Calls a server function the way the hydrated app does (JSON answer, no page redirect).
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+        let res = self
+            .client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header(header::ORIGIN, &self.base)
+            .header(header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, value)
+    }
+
+    /// Creates an entry and returns its id.
+    pub async fn create_entry(&self, title: &str, date: &str, tags: &str, body: &str) -> i64 {
+        let (status, value) =
+            self.call("entries/create", &[("title", title), ("entry_date", date), ("tags", tags), ("body", body)]).await;
+        assert!(status.is_success(), "create failed: {status} {value}");
+        value.as_i64().expect("the new id")
+    }
+}
+
+/// Deserialises a server function's error answer.
+pub fn app_error(value: &serde_json::Value) -> app::error::AppError {
+    serde_json::from_value(value.clone()).unwrap_or_else(|_| panic!("not an AppError: {value}"))
+}
+
+/// Quire, a provider, and a logged-in browser for each named test user.
+pub async fn app_with_users(users: &[TestUser]) -> (TestApp, TestProvider, Vec<Browser>) {
+    let (app, provider) = spawn_with_provider().await;
+    let mut browsers = Vec::new();
+    for user in users {
+        let b = Browser::new(&app);
+        b.login_as(&provider, user.clone()).await;
+        browsers.push(b);
+    }
+    (app, provider, browsers)
+}

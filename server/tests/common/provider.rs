@@ -46,6 +46,9 @@ impl TestUser {
     pub fn alice() -> TestUser {
         TestUser::new("alice-sub", "alice@example.com", true, "Alice Liddell")
     }
+    pub fn bob() -> TestUser {
+        TestUser::new("bob-sub", "bob@example.com", true, "Bob Stone")
+    }
     pub fn admin() -> TestUser {
         TestUser::new("admin-sub", "admin@example.com", true, "Ada Admin")
     }

@@ -1,0 +1,77 @@
+//! The flash banner: one-shot confirmations after an action ("Entry saved", "Moved to trash —
+//! Undo"). Rendered by the server for plain page loads; read from the cookie by the browser after
+//! in-app navigations. Announced politely to screen readers.
+
+use crate::entries::RestoreEntry;
+use crate::flash::Flash;
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+/// Reads (and clears) the flash cookie in the browser.
+#[cfg(feature = "hydrate")]
+fn take_browser_flash() -> Option<Flash> {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window()?.document()?.dyn_into::<web_sys::HtmlDocument>().ok()?;
+    let cookies = document.cookie().ok()?;
+    let flash = Flash::from_cookie_header(&cookies)?;
+    let _ = document.set_cookie(&format!("{}=; Path=/; Max-Age=0; SameSite=Lax", crate::flash::COOKIE));
+    Some(flash)
+}
+
+#[component]
+pub fn FlashBanner() -> impl IntoView {
+    // Server side: the flash of this request. Shipped with the page, never re-fetched.
+    let initial = Resource::new_blocking(
+        || (),
+        |_| async move {
+            #[cfg(feature = "ssr")]
+            {
+                crate::flash::ssr::take()
+            }
+            #[cfg(not(feature = "ssr"))]
+            {
+                None::<Flash>
+            }
+        },
+    );
+    let shown = RwSignal::new(None::<Flash>);
+    let location = use_location();
+    // In the browser, every navigation may bring a new flash (set by the server function that
+    // caused it); otherwise the old one goes away.
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        #[cfg(feature = "hydrate")]
+        {
+            if previous.is_some() && previous.as_deref() != Some(path.as_str()) {
+                shown.set(take_browser_flash());
+            } else if let Some(flash) = take_browser_flash() {
+                shown.set(Some(flash));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = previous;
+        path
+    });
+    let undo = ServerAction::<RestoreEntry>::new();
+    view! {
+        <div class="flash-region" role="status" aria-live="polite">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let from_server = initial.await;
+                    let flash = shown.get().or(from_server);
+                    flash.map(|flash| view! {
+                        <div class="flash">
+                            <span>{flash.message}</span>
+                            {flash.undo_entry.map(|id| view! {
+                                <ActionForm action=undo attr:class="inline-form">
+                                    <input type="hidden" name="id" value=id.to_string()/>
+                                    <button type="submit" class="button-link">"Undo"</button>
+                                </ActionForm>
+                            })}
+                        </div>
+                    })
+                })}
+            </Suspense>
+        </div>
+    }
+}

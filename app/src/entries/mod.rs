@@ -1,0 +1,581 @@
+//! The journal: wire types and server functions for entries. Every function here starts with
+//! `require_user()` and passes the person's id to the repository, which scopes every statement by
+//! owner. Someone else's entry and a missing entry give the same `NotFound`.
+//!
+//! Forms post to these functions directly, so they work without JavaScript: success redirects
+//! (POST-redirect-GET) with a flash message; invalid input from a plain form is kept in the session
+//! as a draft and the form is shown again with it, so nothing typed is lost. With JavaScript the
+//! same functions return their errors to the page, which keeps the text where it is.
+
+#[cfg(feature = "ssr")]
+pub mod markdown;
+#[cfg(feature = "ssr")]
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod repo;
+
+use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::error::FieldError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Entries per list page.
+pub const PAGE_SIZE: i64 = 20;
+/// Days an entry stays in the trash before it is deleted for good.
+pub const TRASH_DAYS: i64 = 30;
+
+/// One entry in a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntrySummary {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    /// The date as people read it ("Mon 23 Nov 2026"), formatted on the server.
+    pub date_label: String,
+    pub excerpt: String,
+    pub tags: Vec<String>,
+}
+
+/// A page of the journal, with cursors for the neighbouring pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryListPage {
+    pub entries: Vec<EntrySummary>,
+    pub older: Option<String>,
+    pub newer: Option<String>,
+}
+
+/// An entry to read: the body is already rendered and sanitised on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    pub date_label: String,
+    pub tags: Vec<String>,
+    pub body_html: String,
+    pub updated_at: String,
+}
+
+/// An entry as the editor needs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditableEntry {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    /// Comma-separated, as typed.
+    pub tags: String,
+    pub body: String,
+    pub version: i64,
+}
+
+/// What a plain (no-JavaScript) form post left behind when it could not be saved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditorDraft {
+    pub path: String,
+    pub title: String,
+    pub entry_date: String,
+    pub tags: String,
+    pub body: String,
+    pub version: Option<i64>,
+    pub error: AppError,
+}
+
+/// A piece of a search snippet: plain text, marked as a match or not. Rendered as text nodes,
+/// so an entry's content can never become markup here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    pub text: String,
+    pub hit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    pub date_label: String,
+    pub tags: Vec<String>,
+    pub snippet: Vec<SnippetPart>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrashItem {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    pub excerpt: String,
+    pub deleted_on: String,
+    pub purged_on: String,
+}
+
+/// Splits a stored one-tag-per-line column.
+pub fn split_tags(column: &str) -> Vec<String> {
+    column.lines().filter(|t| !t.is_empty()).map(str::to_owned).collect()
+}
+
+/// A list cursor as it appears in URLs: `2026-11-23_42`.
+pub fn encode_cursor(date: &str, id: i64) -> String {
+    format!("{date}_{id}")
+}
+
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+fn decode_cursor(raw: &str) -> Option<(String, i64)> {
+    let (date, id) = raw.split_once('_')?;
+    let valid_date = date.len() == 10 && date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    valid_date.then_some(())?;
+    Some((date.to_owned(), id.parse().ok()?))
+}
+
+/// Turns what a person typed into a safe FTS5 query: each word quoted (so operators and quotes
+/// in the input are just text), all words required, the last one matched as a prefix.
+pub fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-' || c == '_'))
+        .map(|w| w.trim_matches(|c: char| c == '\'' || c == '-' || c == '_'))
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let mut query = words.join(" ");
+    query.push('*');
+    Some(query)
+}
+
+/// Splits an FTS5 snippet into text and highlighted parts.
+pub fn snippet_parts(snippet: &str) -> Vec<SnippetPart> {
+    const OPEN: char = '\u{E000}';
+    const CLOSE: char = '\u{E001}';
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut hit = false;
+    for c in snippet.chars() {
+        match c {
+            OPEN | CLOSE => {
+                if !current.is_empty() {
+                    parts.push(SnippetPart { text: std::mem::take(&mut current), hit });
+                }
+                hit = c == OPEN;
+            }
+            _ => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        parts.push(SnippetPart { text: current, hit });
+    }
+    parts
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    //! Helpers shared by the server functions below.
+    use super::*;
+    use crate::session::ssr::{require_user, session};
+    use crate::state::AppState;
+
+    pub const DRAFT_KEY: &str = "editor_draft";
+
+    pub async fn context() -> Result<(i64, AppState), AppError> {
+        let user = require_user().await?;
+        Ok((user.id, AppState::get()?))
+    }
+
+    /// "Mon 23 Nov 2026" for "2026-11-23".
+    pub fn date_label(date: &str) -> String {
+        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .map(|d| d.format("%a %-d %b %Y").to_string())
+            .unwrap_or_else(|_| date.to_owned())
+    }
+
+    pub fn db_error(context: &str, error: sqlx::Error) -> AppError {
+        AppError::internal(context, error)
+    }
+
+    /// True when the request is a plain HTML form post (no JavaScript): the browser wants a page.
+    pub fn is_plain_form_post() -> bool {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+            .is_some_and(|accept| accept.contains("text/html"))
+    }
+
+    /// Refuses a form submission without losing it: a plain form post gets its text back on the
+    /// form page (stored as a draft in the session); a script caller gets the error.
+    pub async fn refuse_form(draft: EditorDraft) -> AppError {
+        let error = draft.error.clone();
+        if is_plain_form_post() {
+            if let Ok(session) = session().await {
+                let path = draft.path.clone();
+                if session.insert(DRAFT_KEY, &draft).await.is_ok() {
+                    leptos_axum::redirect(&path);
+                }
+            }
+        }
+        error
+    }
+
+    /// After a plain form post fails in a way that has no form to go back to (the entry is gone),
+    /// send the person somewhere sensible with a message.
+    pub fn redirect_with_flash_on_plain_post(path: &str, message: &str) {
+        if is_plain_form_post() {
+            crate::flash::ssr::set(crate::flash::Flash::new(message));
+            leptos_axum::redirect(path);
+        }
+    }
+
+    pub fn filters(tag: Option<String>, from: Option<String>, to: Option<String>) -> Result<repo::Filters, AppError> {
+        let mut errors = Vec::new();
+        let tag = match tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => match model::Tag::parse(t) {
+                Ok(tag) => Some(tag.as_str().to_owned()),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut date = |raw: Option<String>, field: &str| match raw.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => match model::EntryDate::parse(d) {
+                Ok(date) => Some(date.as_string()),
+                Err(e) => {
+                    errors.push(FieldError::new(field, e.message));
+                    None
+                }
+            },
+            None => None,
+        };
+        let from = date(from, "from");
+        let to = date(to, "to");
+        if let (Some(f), Some(t)) = (&from, &to) {
+            if f > t {
+                errors.push(FieldError::new("to", "The end date is before the start date."));
+            }
+        }
+        if errors.is_empty() {
+            Ok(repo::Filters { tag, from, to })
+        } else {
+            Err(AppError::Invalid(errors))
+        }
+    }
+}
+
+/// One page of the person's journal, newest day first. `before`/`after` are cursors from a
+/// previous page; the filters narrow by tag and date range.
+#[server(prefix = "/api", endpoint = "entries/list")]
+pub async fn list_entries(
+    before: Option<String>,
+    after: Option<String>,
+    tag: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<EntryListPage, AppError> {
+    let (user_id, state) = server::context().await?;
+    let filters = server::filters(tag, from, to)?;
+    let cursor = match (before.as_deref().and_then(decode_cursor), after.as_deref().and_then(decode_cursor)) {
+        (Some((date, id)), _) => Some(repo::Cursor::Older { date, id }),
+        (None, Some((date, id))) => Some(repo::Cursor::Newer { date, id }),
+        _ => None,
+    };
+    let mut rows = repo::list(&state.db, user_id, cursor.as_ref(), &filters, PAGE_SIZE)
+        .await
+        .map_err(|e| server::db_error("listing entries", e))?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    let (has_older, has_newer) = match &cursor {
+        None => (more, false),
+        Some(repo::Cursor::Older { .. }) => (more, true),
+        Some(repo::Cursor::Newer { .. }) => (true, more),
+    };
+    if more {
+        // The extra row is the oldest when paging older, the newest when paging newer.
+        if matches!(cursor, Some(repo::Cursor::Newer { .. })) {
+            rows.remove(0);
+        } else {
+            rows.pop();
+        }
+    }
+    let older = has_older.then(|| rows.last().map(|r| encode_cursor(&r.entry_date, r.id))).flatten();
+    let newer = has_newer.then(|| rows.first().map(|r| encode_cursor(&r.entry_date, r.id))).flatten();
+    Ok(EntryListPage {
+        entries: rows
+            .into_iter()
+            .map(|r| EntrySummary {
+                id: r.id,
+                title: r.title,
+                date_label: server::date_label(&r.entry_date),
+                entry_date: r.entry_date,
+                excerpt: r.excerpt,
+                tags: split_tags(&r.tags),
+            })
+            .collect(),
+        older,
+        newer,
+    })
+}
+
+/// An entry to read, rendered.
+#[server(prefix = "/api", endpoint = "entries/get")]
+pub async fn get_entry(id: i64) -> Result<EntryView, AppError> {
+    let (user_id, state) = server::context().await?;
+    let entry = repo::get(&state.db, user_id, id).await.map_err(|e| server::db_error("reading an entry", e))?;
+    let entry = entry.ok_or(AppError::NotFound)?;
+    Ok(EntryView {
+        id: entry.id,
+        title: entry.title,
+        date_label: server::date_label(&entry.entry_date),
+        entry_date: entry.entry_date,
+        tags: split_tags(&entry.tags),
+        body_html: markdown::render(&entry.body),
+        updated_at: entry.updated_at,
+    })
+}
+
+/// An entry as the editor needs it.
+#[server(prefix = "/api", endpoint = "entries/for-edit")]
+pub async fn entry_for_edit(id: i64) -> Result<EditableEntry, AppError> {
+    let (user_id, state) = server::context().await?;
+    let entry = repo::get(&state.db, user_id, id).await.map_err(|e| server::db_error("reading an entry", e))?;
+    let entry = entry.ok_or(AppError::NotFound)?;
+    Ok(EditableEntry {
+        id: entry.id,
+        title: entry.title,
+        entry_date: entry.entry_date,
+        tags: split_tags(&entry.tags).join(", "),
+        body: entry.body,
+        version: entry.version,
+    })
+}
+
+/// The draft a failed plain form post left for the form at `path`, if any (and forgets it).
+#[server(prefix = "/api", endpoint = "entries/draft")]
+pub async fn take_editor_draft(path: String) -> Result<Option<EditorDraft>, AppError> {
+    crate::session::ssr::require_user().await?;
+    let session = crate::session::ssr::session().await?;
+    let draft: Option<EditorDraft> = session.get(server::DRAFT_KEY).await.ok().flatten();
+    match draft {
+        Some(draft) if draft.path == path => {
+            let _ = session.remove_value(server::DRAFT_KEY).await;
+            Ok(Some(draft))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Saves a new entry and opens it.
+#[server(prefix = "/api", endpoint = "entries/create")]
+pub async fn create_entry(title: String, entry_date: String, tags: String, body: String) -> Result<i64, AppError> {
+    let (user_id, state) = server::context().await?;
+    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
+        Ok(entry) => entry,
+        Err(errors) => {
+            let draft = EditorDraft { path: "/journal/new".into(), title, entry_date, tags, body, version: None, error: AppError::Invalid(errors) };
+            return Err(server::refuse_form(draft).await);
+        }
+    };
+    let id = repo::create(&state.db, user_id, &entry, None).await.map_err(|e| server::db_error("saving an entry", e))?;
+    crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
+    leptos_axum::redirect(&format!("/journal/{id}"));
+    Ok(id)
+}
+
+/// Saves changes to an entry, unless it changed elsewhere since `version` (then `Conflict`, and
+/// the person keeps their text).
+#[server(prefix = "/api", endpoint = "entries/update")]
+pub async fn update_entry(
+    id: i64,
+    version: i64,
+    title: String,
+    entry_date: String,
+    tags: String,
+    body: String,
+) -> Result<i64, AppError> {
+    let (user_id, state) = server::context().await?;
+    let path = format!("/journal/{id}/edit");
+    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
+        Ok(entry) => entry,
+        Err(errors) => {
+            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error: AppError::Invalid(errors) };
+            return Err(server::refuse_form(draft).await);
+        }
+    };
+    match repo::update(&state.db, user_id, id, version, &entry).await.map_err(|e| server::db_error("updating an entry", e))? {
+        repo::UpdateOutcome::Updated { version } => {
+            crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
+            leptos_axum::redirect(&format!("/journal/{id}"));
+            Ok(version)
+        }
+        repo::UpdateOutcome::Conflict { current_version } => {
+            let error = AppError::Conflict { current_version };
+            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error };
+            Err(server::refuse_form(draft).await)
+        }
+        repo::UpdateOutcome::NotFound => {
+            server::redirect_with_flash_on_plain_post("/journal", "That entry no longer exists.");
+            Err(AppError::NotFound)
+        }
+    }
+}
+
+/// Moves an entry to the trash (restorable for 30 days).
+#[server(prefix = "/api", endpoint = "entries/delete")]
+pub async fn delete_entry(id: i64) -> Result<(), AppError> {
+    let (user_id, state) = server::context().await?;
+    if !repo::move_to_trash(&state.db, user_id, id).await.map_err(|e| server::db_error("trashing an entry", e))? {
+        server::redirect_with_flash_on_plain_post("/journal", "That entry no longer exists.");
+        return Err(AppError::NotFound);
+    }
+    crate::flash::ssr::set(crate::flash::Flash { message: "Moved to trash".into(), undo_entry: Some(id) });
+    leptos_axum::redirect("/journal");
+    Ok(())
+}
+
+/// Brings an entry back from the trash and opens it.
+#[server(prefix = "/api", endpoint = "entries/restore")]
+pub async fn restore_entry(id: i64) -> Result<(), AppError> {
+    let (user_id, state) = server::context().await?;
+    if !repo::restore(&state.db, user_id, id).await.map_err(|e| server::db_error("restoring an entry", e))? {
+        server::redirect_with_flash_on_plain_post("/journal/trash", "That entry is not in the trash any more.");
+        return Err(AppError::NotFound);
+    }
+    crate::flash::ssr::set(crate::flash::Flash::new("Entry restored"));
+    leptos_axum::redirect(&format!("/journal/{id}"));
+    Ok(())
+}
+
+/// Deletes an entry in the trash for good.
+#[server(prefix = "/api", endpoint = "entries/purge")]
+pub async fn purge_entry(id: i64) -> Result<(), AppError> {
+    let (user_id, state) = server::context().await?;
+    if !repo::purge(&state.db, user_id, id).await.map_err(|e| server::db_error("purging an entry", e))? {
+        server::redirect_with_flash_on_plain_post("/journal/trash", "That entry is not in the trash any more.");
+        return Err(AppError::NotFound);
+    }
+    crate::flash::ssr::set(crate::flash::Flash::new("Entry deleted for good"));
+    leptos_axum::redirect("/journal/trash");
+    Ok(())
+}
+
+/// Deletes everything in the person's trash for good.
+#[server(prefix = "/api", endpoint = "entries/empty-trash")]
+pub async fn empty_trash() -> Result<u64, AppError> {
+    let (user_id, state) = server::context().await?;
+    let count = repo::empty_trash(&state.db, user_id).await.map_err(|e| server::db_error("emptying the trash", e))?;
+    let message = match count {
+        0 => "The trash was already empty".to_owned(),
+        1 => "1 entry deleted for good".to_owned(),
+        n => format!("{n} entries deleted for good"),
+    };
+    crate::flash::ssr::set(crate::flash::Flash::new(&message));
+    leptos_axum::redirect("/journal/trash");
+    Ok(count)
+}
+
+/// The person's trash, most recently deleted first.
+#[server(prefix = "/api", endpoint = "entries/trash")]
+pub async fn list_trash() -> Result<Vec<TrashItem>, AppError> {
+    let (user_id, state) = server::context().await?;
+    let rows = repo::list_trash(&state.db, user_id).await.map_err(|e| server::db_error("listing the trash", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let deleted = chrono::DateTime::parse_from_rfc3339(&r.deleted_at).ok();
+            TrashItem {
+                id: r.id,
+                title: r.title,
+                entry_date: r.entry_date,
+                excerpt: r.excerpt,
+                deleted_on: deleted.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                purged_on: deleted
+                    .map(|d| (d + chrono::Duration::days(TRASH_DAYS)).format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// Full-text search over titles and bodies, best matches first.
+#[server(prefix = "/api", endpoint = "entries/search")]
+pub async fn search_entries(
+    q: String,
+    tag: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Vec<SearchHit>, AppError> {
+    let (user_id, state) = server::context().await?;
+    let filters = server::filters(tag, from, to)?;
+    let Some(query) = fts_query(&q) else {
+        return Err(AppError::Invalid(vec![FieldError::new("q", "Type a word to search for.")]));
+    };
+    let rows = repo::search(&state.db, user_id, &query, &filters, 50)
+        .await
+        .map_err(|e| server::db_error("searching", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SearchHit {
+            id: r.id,
+            title: r.title,
+            date_label: server::date_label(&r.entry_date),
+            entry_date: r.entry_date,
+            tags: split_tags(&r.tags),
+            snippet: snippet_parts(&r.snippet),
+        })
+        .collect())
+}
+
+/// The person's tags with how many entries carry each.
+#[server(prefix = "/api", endpoint = "entries/tags")]
+pub async fn list_tags() -> Result<Vec<TagCount>, AppError> {
+    let (user_id, state) = server::context().await?;
+    let rows = repo::tag_counts(&state.db, user_id).await.map_err(|e| server::db_error("counting tags", e))?;
+    Ok(rows.into_iter().map(|(tag, count)| TagCount { tag, count }).collect())
+}
+
+/// Renders Markdown exactly as the entry page will (sanitised), for the editor's preview.
+#[server(prefix = "/api", endpoint = "entries/preview")]
+pub async fn preview_markdown(body: String) -> Result<String, AppError> {
+    crate::session::ssr::require_user().await?;
+    let body = model::EntryBody::parse(&body).map_err(|e| AppError::Invalid(vec![e]))?;
+    Ok(markdown::render(body.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_input_is_quoted_so_operators_are_plain_words() {
+        assert_eq!(fts_query("sunny beach").as_deref(), Some("\"sunny\" \"beach\"*"));
+        assert_eq!(fts_query("a OR b NOT c").as_deref(), Some("\"a\" \"OR\" \"b\" \"NOT\" \"c\"*"));
+        assert_eq!(fts_query("\"unbalanced").as_deref(), Some("\"unbalanced\"*"));
+        assert_eq!(fts_query("title:x").as_deref(), Some("\"title\" \"x\"*"));
+        assert_eq!(fts_query("  ;; "), None);
+    }
+
+    #[test]
+    fn snippets_split_into_marked_and_plain_parts() {
+        let parts = snippet_parts("a \u{E000}sunny\u{E001} <b>day</b>");
+        assert_eq!(
+            parts,
+            vec![
+                SnippetPart { text: "a ".into(), hit: false },
+                SnippetPart { text: "sunny".into(), hit: true },
+                SnippetPart { text: " <b>day</b>".into(), hit: false },
+            ]
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_ignored() {
+        assert_eq!(decode_cursor(&encode_cursor("2026-11-23", 42)), Some(("2026-11-23".into(), 42)));
+        assert_eq!(decode_cursor("2026-11-23"), None);
+        assert_eq!(decode_cursor("x' OR 1=1_3"), None);
+    }
+}

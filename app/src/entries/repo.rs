@@ -1,0 +1,378 @@
+//! The entries repository: every SQL statement about entries, and every one of them scoped by
+//! `user_id`. Write transactions begin `IMMEDIATE`, so two writers queue for the lock up front
+//! instead of failing with "database is locked" half-way through.
+//!
+//! Keep this the only module that knows the schema: a PostgreSQL implementation would sit next to
+//! it with the same functions.
+
+use super::markdown;
+use super::model::NewEntry;
+use crate::db::Pool;
+use chrono::Utc;
+use sqlx::{QueryBuilder, Sqlite};
+
+/// Length of the stored plain-text excerpt.
+const EXCERPT_CHARS: usize = 280;
+
+/// A live entry as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EntryRecord {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub entry_date: String,
+    pub tags: String,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One row of a list page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListRow {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    pub excerpt: String,
+    pub tags: String,
+}
+
+/// One search hit; `snippet` carries [`SNIPPET_OPEN`]/[`SNIPPET_CLOSE`] around matches.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SearchRow {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    pub tags: String,
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrashRow {
+    pub id: i64,
+    pub title: String,
+    pub entry_date: String,
+    pub excerpt: String,
+    pub deleted_at: String,
+}
+
+/// Markers FTS5 puts around matched words in snippets. Private-use characters, removed from
+/// anything a person saves, so they cannot be forged from an entry's text.
+pub const SNIPPET_OPEN: char = '\u{E000}';
+pub const SNIPPET_CLOSE: char = '\u{E001}';
+
+/// Where a list page starts: strictly before (older) or after (newer) a (date, id) position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    Older { date: String, id: i64 },
+    Newer { date: String, id: i64 },
+}
+
+/// Filters shared by lists and search.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub tag: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn strip_markers(text: &str) -> String {
+    text.chars().filter(|c| *c != SNIPPET_OPEN && *c != SNIPPET_CLOSE).collect()
+}
+
+/// Outcome of an update that names the version it started from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Updated { version: i64 },
+    Conflict { current_version: i64 },
+    NotFound,
+}
+
+pub async fn create(pool: &Pool, user_id: i64, entry: &NewEntry, import_key: Option<&str>) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let at = now();
+    let body = strip_markers(entry.body.as_str());
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO entries (user_id, title, body, excerpt, entry_date, tags, created_at, updated_at, import_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(strip_markers(entry.title.as_str()))
+    .bind(&body)
+    .bind(markdown::excerpt(&body, EXCERPT_CHARS))
+    .bind(entry.date.as_string())
+    .bind(entry.tags.to_column())
+    .bind(&at)
+    .bind(import_key)
+    .fetch_one(&mut *tx)
+    .await?;
+    write_tags(&mut tx, user_id, id, entry).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn write_tags(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    user_id: i64,
+    entry_id: i64,
+    entry: &NewEntry,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM entry_tags WHERE entry_id = ?1 AND user_id = ?2")
+        .bind(entry_id)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for tag in entry.tags.iter() {
+        sqlx::query("INSERT INTO entry_tags (entry_id, user_id, tag) VALUES (?1, ?2, ?3)")
+            .bind(entry_id)
+            .bind(user_id)
+            .bind(tag.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Saves `entry` over entry `id` only if it is still at `expected_version`.
+pub async fn update(
+    pool: &Pool,
+    user_id: i64,
+    id: i64,
+    expected_version: i64,
+    entry: &NewEntry,
+) -> Result<UpdateOutcome, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let body = strip_markers(entry.body.as_str());
+    let updated: Option<(i64,)> = sqlx::query_as(
+        "UPDATE entries SET title = ?1, body = ?2, excerpt = ?3, entry_date = ?4, tags = ?5,
+                updated_at = ?6, version = version + 1
+         WHERE id = ?7 AND user_id = ?8 AND version = ?9 AND deleted_at IS NULL
+         RETURNING version",
+    )
+    .bind(strip_markers(entry.title.as_str()))
+    .bind(&body)
+    .bind(markdown::excerpt(&body, EXCERPT_CHARS))
+    .bind(entry.date.as_string())
+    .bind(entry.tags.to_column())
+    .bind(now())
+    .bind(id)
+    .bind(user_id)
+    .bind(expected_version)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let outcome = match updated {
+        Some((version,)) => {
+            write_tags(&mut tx, user_id, id, entry).await?;
+            UpdateOutcome::Updated { version }
+        }
+        None => {
+            let current: Option<(i64,)> =
+                sqlx::query_as("SELECT version FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL")
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match current {
+                Some((current_version,)) => UpdateOutcome::Conflict { current_version },
+                None => UpdateOutcome::NotFound,
+            }
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub async fn get(pool: &Pool, user_id: i64, id: i64) -> Result<Option<EntryRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, title, body, entry_date, tags, version, created_at, updated_at
+         FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await
+}
+
+fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, user_id: i64, filters: &Filters) {
+    if let Some(tag) = &filters.tag {
+        q.push(" AND e.id IN (SELECT entry_id FROM entry_tags WHERE user_id = ")
+            .push_bind(user_id)
+            .push(" AND tag = ")
+            .push_bind(tag.clone())
+            .push(")");
+    }
+    if let Some(from) = &filters.from {
+        q.push(" AND e.entry_date >= ").push_bind(from.clone());
+    }
+    if let Some(to) = &filters.to {
+        q.push(" AND e.entry_date <= ").push_bind(to.clone());
+    }
+}
+
+/// One page of live entries, newest day first. Keyset pagination: the cost of a page does not
+/// depend on how deep it is. Returns up to `limit + 1` rows so the caller can tell whether more
+/// exist; rows are always in newest-first order.
+pub async fn list(
+    pool: &Pool,
+    user_id: i64,
+    cursor: Option<&Cursor>,
+    filters: &Filters,
+    limit: i64,
+) -> Result<Vec<ListRow>, sqlx::Error> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT e.id, e.title, e.entry_date, e.excerpt, e.tags FROM entries e
+         WHERE e.user_id = ",
+    );
+    q.push_bind(user_id).push(" AND e.deleted_at IS NULL");
+    push_filters(&mut q, user_id, filters);
+    let newer = matches!(cursor, Some(Cursor::Newer { .. }));
+    match cursor {
+        Some(Cursor::Older { date, id }) => {
+            q.push(" AND (e.entry_date, e.id) < (").push_bind(date.clone()).push(", ").push_bind(*id).push(")");
+        }
+        Some(Cursor::Newer { date, id }) => {
+            q.push(" AND (e.entry_date, e.id) > (").push_bind(date.clone()).push(", ").push_bind(*id).push(")");
+        }
+        None => {}
+    }
+    if newer {
+        q.push(" ORDER BY e.entry_date ASC, e.id ASC LIMIT ");
+    } else {
+        q.push(" ORDER BY e.entry_date DESC, e.id DESC LIMIT ");
+    }
+    q.push_bind(limit + 1);
+    let mut rows: Vec<ListRow> = q.build_query_as().fetch_all(pool).await?;
+    if newer {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// Full-text search, best matches first. `fts_query` must come from [`super::fts_query`].
+pub async fn search(
+    pool: &Pool,
+    user_id: i64,
+    fts_query: &str,
+    filters: &Filters,
+    limit: i64,
+) -> Result<Vec<SearchRow>, sqlx::Error> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT e.id, e.title, e.entry_date, e.tags,
+                snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet
+         FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
+         WHERE entries_fts MATCH ",
+    );
+    q.push_bind(fts_query.to_owned()).push(" AND e.user_id = ").push_bind(user_id).push(" AND e.deleted_at IS NULL");
+    push_filters(&mut q, user_id, filters);
+    // Title matches weigh more than body matches.
+    q.push(" ORDER BY bm25(entries_fts, 5.0, 1.0), e.entry_date DESC LIMIT ").push_bind(limit);
+    q.build_query_as().fetch_all(pool).await
+}
+
+/// Tags of live entries, with how many entries carry each, most used first.
+pub async fn tag_counts(pool: &Pool, user_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.tag, COUNT(*) FROM entry_tags t JOIN entries e ON e.id = t.entry_id
+         WHERE t.user_id = ?1 AND e.user_id = ?1 AND e.deleted_at IS NULL
+         GROUP BY t.tag ORDER BY COUNT(*) DESC, t.tag",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Number of live entries per day between `from` and `to` (inclusive).
+pub async fn day_counts(pool: &Pool, user_id: i64, from: &str, to: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT entry_date, COUNT(*) FROM entries
+         WHERE user_id = ?1 AND deleted_at IS NULL AND entry_date BETWEEN ?2 AND ?3
+         GROUP BY entry_date ORDER BY entry_date",
+    )
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
+/// Moves an entry to the trash. False if there is no such live entry of this person.
+pub async fn move_to_trash(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE entries SET deleted_at = ?1, version = version + 1
+         WHERE id = ?2 AND user_id = ?3 AND deleted_at IS NULL",
+    )
+    .bind(now())
+    .bind(id)
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Brings an entry back from the trash. False if it is not in this person's trash.
+pub async fn restore(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE entries SET deleted_at = NULL, version = version + 1
+         WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NOT NULL",
+    )
+    .bind(id)
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes an entry in the trash for good. False if it is not in this person's trash.
+pub async fn purge(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NOT NULL")
+        .bind(id)
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Empties this person's trash; returns how many entries were deleted.
+pub async fn empty_trash(pool: &Pool, user_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM entries WHERE user_id = ?1 AND deleted_at IS NOT NULL")
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn list_trash(pool: &Pool, user_id: i64) -> Result<Vec<TrashRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, title, entry_date, excerpt, deleted_at FROM entries
+         WHERE user_id = ?1 AND deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC LIMIT 500",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Deletes every entry (of every person) that has been in the trash for more than `days` days.
+/// Run by the server's background task; the only statement here not scoped by user, on purpose.
+pub async fn purge_expired(pool: &Pool, days: i64) -> Result<u64, sqlx::Error> {
+    let cutoff = (Utc::now() - chrono::Duration::days(days)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let done = sqlx::query("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?1")
+        .bind(cutoff)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Every live entry of this person, oldest first (for export).
+pub async fn all_entries(pool: &Pool, user_id: i64) -> Result<Vec<EntryRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, title, body, entry_date, tags, version, created_at, updated_at
+         FROM entries WHERE user_id = ?1 AND deleted_at IS NULL ORDER BY entry_date, id",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,110 @@
+//! One-shot confirmations ("Entry saved", "Moved to trash — Undo") that survive the redirect of a
+//! POST-redirect-GET. They travel in a short-lived cookie rather than the session, so showing one
+//! costs no session write and pages without one cost nothing. The text is Quire's own (never
+//! user input), and the page renders it as text, so the cookie cannot inject markup.
+
+use serde::{Deserialize, Serialize};
+
+pub const COOKIE: &str = "quire_flash";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    pub message: String,
+    /// An entry that the "Undo" button restores from the trash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_entry: Option<i64>,
+}
+
+impl Flash {
+    pub fn new(message: &str) -> Flash {
+        Flash { message: message.to_owned(), undo_entry: None }
+    }
+
+    pub fn encode(&self) -> String {
+        crate::auth::redirect::encode_query_value(&serde_json::to_string(self).unwrap_or_default())
+    }
+
+    pub fn decode(raw: &str) -> Option<Flash> {
+        let json = percent_decode(raw)?;
+        let flash: Flash = serde_json::from_str(&json).ok()?;
+        (flash.message.len() <= 200).then_some(flash)
+    }
+
+    /// Finds the flash in a `Cookie` header value (or `document.cookie`).
+    pub fn from_cookie_header(header: &str) -> Option<Flash> {
+        header
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == COOKIE)
+            .and_then(|(_, value)| Flash::decode(value))
+    }
+}
+
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = raw.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::{Flash, COOKIE};
+    use axum::http::{header, HeaderValue};
+
+    /// Sets the flash for the next page this browser shows.
+    pub fn set(flash: Flash) {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let cookie = format!("{COOKIE}={}; Path=/; Max-Age=60; SameSite=Lax", flash.encode());
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.append_header(header::SET_COOKIE, value);
+            }
+        }
+    }
+
+    /// Takes the flash of the request being rendered, if any, and clears its cookie.
+    pub fn take() -> Option<Flash> {
+        let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+        let flash = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(Flash::from_cookie_header)?;
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let clear = format!("{COOKIE}=; Path=/; Max-Age=0; SameSite=Lax");
+            if let Ok(value) = HeaderValue::from_str(&clear) {
+                response.append_header(header::SET_COOKIE, value);
+            }
+        }
+        Some(flash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flash_survives_the_cookie_round_trip() {
+        let flash = Flash { message: "Moved to trash".into(), undo_entry: Some(7) };
+        let header = format!("other=1; {COOKIE}={}; x=y", flash.encode());
+        assert_eq!(Flash::from_cookie_header(&header), Some(flash));
+    }
+
+    #[test]
+    fn a_garbled_flash_cookie_is_ignored() {
+        assert_eq!(Flash::from_cookie_header(&format!("{COOKIE}=%ZZ")), None);
+        assert_eq!(Flash::from_cookie_header(&format!("{COOKIE}=notjson")), None);
+    }
+}
