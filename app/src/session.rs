@@ -237,7 +237,16 @@ pub mod ssr {
                 }
             }
         }
-        next.run(request).await
+        let response = next.run(request).await;
+        // tower-sessions gives every request's session the layer's default expiry, so any write
+        // (a draft, a pending login…) would otherwise shorten a logged-in session to that default.
+        // Re-assert the real expiry whenever the session is about to be saved anyway.
+        if session.is_modified() {
+            if let Ok(Some(auth)) = session.get::<AuthState>(AUTH_KEY).await {
+                session.set_expiry(Some(Expiry::AtDateTime(policy.expiry_at(auth.logged_in_at, auth.last_seen))));
+            }
+        }
+        response
     }
 
     /// True when the session belongs to a logged-in person.

@@ -84,12 +84,21 @@ async fn a_plain_form_post_with_invalid_input_keeps_the_text_for_the_form() {
     let res = alice.post_form("/api/entries/create", "title=Hello&entry_date=bad-date&tags=&body=My+precious+words").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/journal/new");
+    let page = alice.get("/journal/new").await.text().await.unwrap();
+    assert!(page.contains("My precious words"), "the form comes back with the text");
+    assert!(page.contains("YYYY-MM-DD"), "and the error next to the date");
+
+    let res = alice.post_form("/api/entries/create", "title=Hello&entry_date=bad-date&tags=&body=My+precious+words").await;
+    assert_eq!(location(&res), "/journal/new");
     let (_, draft) = alice.call("entries/draft", &[("path", "/journal/new")]).await;
     assert_eq!(draft["body"], "My precious words");
     assert_eq!(draft["title"], "Hello");
     assert!(app_error(&draft["error"]).for_field("entry_date").is_some());
+    assert!(alice.call("entries/draft", &[("path", "/journal/1/edit")]).await.1.is_null(), "drafts belong to their form");
+    // Once the entry is saved, the draft is gone.
+    alice.create_entry("Hello", "2026-11-02", "", "My precious words").await;
     let (_, again) = alice.call("entries/draft", &[("path", "/journal/new")]).await;
-    assert!(again.is_null(), "a draft is shown once");
+    assert!(again.is_null(), "a successful save clears the draft");
 }
 
 #[tokio::test]

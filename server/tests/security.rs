@@ -190,3 +190,21 @@ async fn unknown_pages_are_a_404_page() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
+
+#[tokio::test]
+async fn writing_to_a_logged_in_session_keeps_its_long_expiry() {
+    let (app, provider) = spawn_with_provider().await;
+    let alice = Browser::new(&app);
+    alice.login_as(&provider, TestUser::alice()).await;
+    // A refused plain-form post stores a draft: a session write on a later request.
+    alice.post_form("/api/entries/create", "title=&entry_date=nope&tags=&body=x").await;
+    let expiries: Vec<(String,)> = sqlx::query_as("SELECT expiry_date FROM tower_sessions")
+        .fetch_all(&app.quire.state.db)
+        .await
+        .unwrap();
+    let in_six_days = (chrono::Utc::now() + chrono::Duration::days(6)).to_rfc3339();
+    assert!(
+        expiries.iter().any(|(e,)| e.as_str() > in_six_days.as_str()),
+        "the session still lives for the idle timeout (7 days), not the anonymous default: {expiries:?}"
+    );
+}

@@ -66,6 +66,8 @@ pub struct EditableEntry {
     /// Comma-separated, as typed.
     pub tags: String,
     pub body: String,
+    /// The body rendered like the entry page, for the editor's initial preview.
+    pub body_html: String,
     pub version: i64,
 }
 
@@ -79,7 +81,13 @@ pub struct EditorDraft {
     pub body: String,
     pub version: Option<i64>,
     pub error: AppError,
+    /// Unix seconds; drafts older than [`DRAFT_TTL_SECS`] are not offered any more.
+    #[serde(default)]
+    pub saved_at: i64,
 }
+
+/// How long the text of a refused plain-form submission is offered back.
+pub const DRAFT_TTL_SECS: i64 = 3600;
 
 /// A piece of a search snippet: plain text, marked as a match or not. Rendered as text nodes,
 /// so an entry's content can never become markup here.
@@ -209,8 +217,9 @@ mod server {
 
     /// Refuses a form submission without losing it: a plain form post gets its text back on the
     /// form page (stored as a draft in the session); a script caller gets the error.
-    pub async fn refuse_form(draft: EditorDraft) -> AppError {
+    pub async fn refuse_form(mut draft: EditorDraft) -> AppError {
         let error = draft.error.clone();
+        draft.saved_at = crate::session::ssr::unix_now();
         if is_plain_form_post() {
             if let Ok(session) = session().await {
                 let path = draft.path.clone();
@@ -228,6 +237,15 @@ mod server {
         if is_plain_form_post() {
             crate::flash::ssr::set(crate::flash::Flash::new(message));
             leptos_axum::redirect(path);
+        }
+    }
+
+    /// A successful save makes any leftover draft moot.
+    pub async fn clear_draft() {
+        if let Ok(session) = session().await {
+            if matches!(session.get::<serde_json::Value>(DRAFT_KEY).await, Ok(Some(_))) {
+                let _ = session.remove_value(DRAFT_KEY).await;
+            }
         }
     }
 
@@ -349,24 +367,21 @@ pub async fn entry_for_edit(id: i64) -> Result<EditableEntry, AppError> {
         title: entry.title,
         entry_date: entry.entry_date,
         tags: split_tags(&entry.tags).join(", "),
+        body_html: markdown::render(&entry.body),
         body: entry.body,
         version: entry.version,
     })
 }
 
-/// The draft a failed plain form post left for the form at `path`, if any (and forgets it).
+/// The draft a refused plain form post left for the form at `path`, if any. Reading it changes
+/// nothing (a page render may ask more than once); the next successful save clears it.
 #[server(prefix = "/api", endpoint = "entries/draft")]
 pub async fn take_editor_draft(path: String) -> Result<Option<EditorDraft>, AppError> {
     crate::session::ssr::require_user().await?;
     let session = crate::session::ssr::session().await?;
     let draft: Option<EditorDraft> = session.get(server::DRAFT_KEY).await.ok().flatten();
-    match draft {
-        Some(draft) if draft.path == path => {
-            let _ = session.remove_value(server::DRAFT_KEY).await;
-            Ok(Some(draft))
-        }
-        _ => Ok(None),
-    }
+    let now = crate::session::ssr::unix_now();
+    Ok(draft.filter(|d| d.path == path && now - d.saved_at <= DRAFT_TTL_SECS))
 }
 
 /// Saves a new entry and opens it.
@@ -376,11 +391,12 @@ pub async fn create_entry(title: String, entry_date: String, tags: String, body:
     let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
         Ok(entry) => entry,
         Err(errors) => {
-            let draft = EditorDraft { path: "/journal/new".into(), title, entry_date, tags, body, version: None, error: AppError::Invalid(errors) };
+            let draft = EditorDraft { path: "/journal/new".into(), title, entry_date, tags, body, version: None, error: AppError::Invalid(errors), saved_at: 0 };
             return Err(server::refuse_form(draft).await);
         }
     };
     let id = repo::create(&state.db, user_id, &entry, None).await.map_err(|e| server::db_error("saving an entry", e))?;
+    server::clear_draft().await;
     crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
     leptos_axum::redirect(&format!("/journal/{id}"));
     Ok(id)
@@ -402,19 +418,20 @@ pub async fn update_entry(
     let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
         Ok(entry) => entry,
         Err(errors) => {
-            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error: AppError::Invalid(errors) };
+            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error: AppError::Invalid(errors), saved_at: 0 };
             return Err(server::refuse_form(draft).await);
         }
     };
     match repo::update(&state.db, user_id, id, version, &entry).await.map_err(|e| server::db_error("updating an entry", e))? {
         repo::UpdateOutcome::Updated { version } => {
+            server::clear_draft().await;
             crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
             leptos_axum::redirect(&format!("/journal/{id}"));
             Ok(version)
         }
         repo::UpdateOutcome::Conflict { current_version } => {
             let error = AppError::Conflict { current_version };
-            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error };
+            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error, saved_at: 0 };
             Err(server::refuse_form(draft).await)
         }
         repo::UpdateOutcome::NotFound => {

@@ -5,7 +5,9 @@
 
 use crate::components::guard::RequireUser;
 use crate::components::notice::ErrorNotice;
-use crate::entries::{entry_for_edit, preview_markdown, take_editor_draft, CreateEntry, EditorDraft, UpdateEntry};
+#[cfg(feature = "hydrate")]
+use crate::entries::preview_markdown;
+use crate::entries::{entry_for_edit, take_editor_draft, CreateEntry, EditorDraft, UpdateEntry};
 use crate::error::AppError;
 use crate::pages::entry::route_id;
 use crate::pages::not_found::NotFound;
@@ -62,7 +64,7 @@ pub fn NewEntryPage() -> impl IntoView {
                             body: String::new(),
                             version: None,
                         });
-                        view! { <Editor id=None values error/> }
+                        view! { <Editor id=None values error initial_preview=None/> }
                     })}
                 </Transition>
             }
@@ -92,6 +94,7 @@ pub fn EditEntryPage() -> impl IntoView {
                         match data.await {
                             Ok((entry, draft)) => {
                                 let error = draft.as_ref().map(|d| d.error.clone());
+                                let initial_preview = draft.is_none().then(|| entry.body_html.clone());
                                 let values = draft.map(values_from_draft).unwrap_or(Values {
                                     title: entry.title,
                                     entry_date: entry.entry_date,
@@ -99,7 +102,7 @@ pub fn EditEntryPage() -> impl IntoView {
                                     body: entry.body,
                                     version: Some(entry.version),
                                 });
-                                view! { <Editor id=Some(entry.id) values error/> }.into_any()
+                                view! { <Editor id=Some(entry.id) values error initial_preview/> }.into_any()
                             }
                             Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
@@ -112,7 +115,7 @@ pub fn EditEntryPage() -> impl IntoView {
 }
 
 #[component]
-fn Editor(id: Option<i64>, values: Values, error: Option<AppError>) -> impl IntoView {
+fn Editor(id: Option<i64>, values: Values, error: Option<AppError>, initial_preview: Option<String>) -> impl IntoView {
     let create = ServerAction::<CreateEntry>::new();
     let update = ServerAction::<UpdateEntry>::new();
     let pending = Signal::derive(move || create.pending().get() || update.pending().get());
@@ -143,21 +146,38 @@ fn Editor(id: Option<i64>, values: Values, error: Option<AppError>) -> impl Into
     let date_ref = NodeRef::<leptos::html::Input>::new();
 
     // Live preview, rendered by the server exactly like the entry page; debounced while typing.
-    let preview_source = RwSignal::new(values.body.clone());
-    let preview = Resource::new(move || preview_source.get(), |body| async move {
-        if body.trim().is_empty() { Ok(String::new()) } else { preview_markdown(body).await }
-    });
+    // It starts from what the server rendered with the page (so hydration sees the same thing)
+    // and only changes in the browser, after the person types.
+    let preview = RwSignal::new(initial_preview);
+    let preview_failed = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     {
         let handle = StoredValue::new(None::<leptos::leptos_dom::helpers::TimeoutHandle>);
-        Effect::new(move |_| {
+        Effect::new(move |first: Option<()>| {
             let text = body.get();
+            if first.is_none() {
+                return;
+            }
             if let Some(h) = handle.get_value() {
                 h.clear();
             }
             let h = leptos::leptos_dom::helpers::set_timeout_with_handle(
-                move || preview_source.set(text),
-                std::time::Duration::from_millis(300),
+                move || {
+                    leptos::task::spawn_local(async move {
+                        if text.trim().is_empty() {
+                            preview.set(None);
+                            return;
+                        }
+                        match preview_markdown(text).await {
+                            Ok(html) => {
+                                preview_failed.set(false);
+                                preview.set(Some(html));
+                            }
+                            Err(_) => preview_failed.set(true),
+                        }
+                    });
+                },
+                std::time::Duration::from_millis(250),
             )
             .ok();
             handle.set_value(h);
@@ -223,15 +243,9 @@ fn Editor(id: Option<i64>, values: Values, error: Option<AppError>) -> impl Into
                 </div>
                 <section class="preview" aria-label="Preview">
                     <h2 class="preview-label">"Preview"</h2>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            match preview.await {
-                                Ok(html) if html.is_empty() => view! { <p class="hint">"The preview appears here as you write."</p> }.into_any(),
-                                Ok(html) => view! { <div class="prose" inner_html=html></div> }.into_any(),
-                                Err(_) => view! { <p class="hint">"The preview is unavailable right now; your text is safe."</p> }.into_any(),
-                            }
-                        })}
-                    </Transition>
+                    <p class="hint" hidden=move || !preview_failed.get()>"The preview is unavailable right now; your text is safe."</p>
+                    <p class="hint" hidden=move || preview.with(Option::is_some)>"The preview appears here as you write."</p>
+                    <div class="prose" inner_html=move || preview.get().unwrap_or_default()></div>
                 </section>
             </div>
             <div class="form-actions">

@@ -1,0 +1,177 @@
+import { test, expect, type Page } from '@playwright/test';
+import { hydrated, logIn, watchConsole } from './helpers';
+
+/** A word no other test uses, so parallel tests sharing a demo account don't see each other. */
+const unique = (base: string) => `${base}${Math.random().toString(36).slice(2, 8)}`;
+
+async function writeEntry(page: Page, title: string, tags: string, body: string) {
+  await page.getByRole('link', { name: 'New entry' }).click();
+  await expect(page.getByRole('heading', { name: 'New entry' })).toBeVisible();
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Tags').fill(tags);
+  await page.getByLabel('Text').fill(body);
+}
+
+test('write, find, edit, filter, delete, restore', async ({ page }) => {
+  const problems = watchConsole(page);
+  const word = unique('lighthouse');
+  await logIn(page, 'alice');
+  await hydrated(page);
+
+  await writeEntry(page, `Walk to the ${word}`, 'travel, sea', `We walked to the **${word}** and back.`);
+  // Live preview, rendered by the server like the entry page.
+  await expect(page.getByRole('region', { name: 'Preview' }).locator('strong')).toHaveText(word);
+  await page.keyboard.press('Control+s');
+
+  await expect(page.getByRole('heading', { level: 1, name: `Walk to the ${word}` })).toBeVisible();
+  await expect(page.getByRole('status')).toContainText('Entry saved');
+  await expect(page.locator('.prose strong')).toHaveText(word);
+
+  // It is in the journal list.
+  await page.getByRole('link', { name: '← Journal' }).click();
+  await expect(page.getByRole('list', { name: 'Entries' }).getByRole('link', { name: `Walk to the ${word}` })).toBeVisible();
+
+  // Edit it.
+  await page.getByRole('link', { name: `Walk to the ${word}` }).click();
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await expect(page.getByLabel('Title')).toHaveValue(`Walk to the ${word}`);
+  await page.getByLabel('Title').fill(`Evening walk to the ${word}`);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: `Evening walk to the ${word}` })).toBeVisible();
+
+  // Search finds it, with the match highlighted.
+  await page.getByRole('link', { name: '← Journal' }).click();
+  await page.getByRole('searchbox', { name: 'Search' }).fill(word);
+  await page.getByRole('button', { name: 'Search' }).click();
+  const results = page.getByRole('list', { name: 'Search results' });
+  await expect(results.getByRole('link', { name: `Evening walk to the ${word}` })).toBeVisible();
+  await expect(results.locator('mark').first()).toHaveText(word);
+
+  // Tag filter.
+  await page.goto('/journal?tag=sea');
+  await expect(page.getByRole('list', { name: 'Entries' }).getByRole('link', { name: `Evening walk to the ${word}` })).toBeVisible();
+
+  // Delete moves it to the trash, with an Undo.
+  await page.getByRole('link', { name: `Evening walk to the ${word}` }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('status')).toContainText('Moved to trash');
+  await expect(page.getByRole('link', { name: `Evening walk to the ${word}` })).toHaveCount(0);
+  await page.getByRole('link', { name: 'Trash' }).click();
+  const trashed = page.getByRole('article', { name: `Evening walk to the ${word}` });
+  await expect(trashed).toBeVisible();
+  await trashed.getByRole('button', { name: 'Restore' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: `Evening walk to the ${word}` })).toBeVisible();
+  await expect(page.getByRole('status')).toContainText('Entry restored');
+
+  // Undo straight from the flash.
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('status').getByRole('button', { name: 'Undo' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: `Evening walk to the ${word}` })).toBeVisible();
+  expect(problems).toEqual([]);
+});
+
+test('validation errors appear next to the field and the text is kept', async ({ page }) => {
+  await logIn(page, 'alice');
+  await hydrated(page);
+  const body = 'Words I do not want to lose.';
+  await writeEntry(page, 'x'.repeat(201), '', body);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('#title-error')).toContainText('the limit is 200');
+  await expect(page.getByLabel('Text')).toHaveValue(body);
+  await expect(page).toHaveURL(/\/journal\/new$/);
+});
+
+test('saving over a change made in another tab is refused and keeps the text', async ({ browser }) => {
+  const context = await browser.newContext();
+  const first = await context.newPage();
+  const word = unique('conflict');
+  await logIn(first, 'bob');
+  await hydrated(first);
+  await writeEntry(first, word, '', 'original');
+  await first.getByRole('button', { name: 'Save' }).click();
+  await first.getByRole('link', { name: 'Edit' }).click();
+  const editUrl = first.url();
+
+  const second = await context.newPage();
+  await second.goto(editUrl);
+  await hydrated(second);
+  await expect(first.getByLabel('Text')).toHaveValue('original');
+
+  await first.getByLabel('Text').fill('saved first, in tab one');
+  await first.getByRole('button', { name: 'Save' }).click();
+  await expect(first.getByRole('heading', { level: 1, name: word })).toBeVisible();
+
+  await second.getByLabel('Text').fill('typed in tab two');
+  await second.getByRole('button', { name: 'Save' }).click();
+  await expect(second.getByRole('alert').filter({ hasText: 'changed somewhere else' })).toBeVisible();
+  await expect(second.getByLabel('Text')).toHaveValue('typed in tab two');
+
+  await second.getByRole('button', { name: 'Save anyway' }).click();
+  await expect(second.getByRole('heading', { level: 1, name: word })).toBeVisible();
+  await expect(second.locator('.prose')).toContainText('typed in tab two');
+  await context.close();
+});
+
+test('the core flow works with JavaScript disabled', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const word = unique('nojs');
+  await page.goto('/journal');
+  await page.getByRole('main').getByRole('button', { name: 'Log in' }).click();
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill('quire-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/journal$/);
+
+  // A validation error keeps the text.
+  await writeEntry(page, word, 'plain', 'No scripts here.');
+  await page.getByLabel('Date').fill('');
+  await page.getByLabel('Date').evaluate((el) => el.removeAttribute('required')).catch(() => {});
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/journal\/new$/);
+  await expect(page.locator('#date-error')).toContainText('YYYY-MM-DD');
+  await expect(page.getByLabel('Text')).toHaveValue('No scripts here.');
+
+  await page.getByLabel('Date').fill('2026-11-01');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: word })).toBeVisible();
+  await expect(page.getByRole('status')).toContainText('Entry saved');
+
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByLabel('Text').fill('Edited without scripts.');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.prose')).toContainText('Edited without scripts.');
+
+  await page.goto('/journal');
+  await page.getByRole('searchbox', { name: 'Search' }).fill(word);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByRole('list', { name: 'Search results' }).getByRole('link', { name: word })).toBeVisible();
+
+  await page.getByRole('link', { name: word }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page).toHaveURL(/\/journal$/);
+  await expect(page.getByRole('status')).toContainText('Moved to trash');
+  await page.getByRole('status').getByRole('button', { name: 'Undo' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: word })).toBeVisible();
+  await context.close();
+});
+
+test('bob cannot open alice’s entry', async ({ browser }) => {
+  const alice = await (await browser.newContext()).newPage();
+  const word = unique('private');
+  await logIn(alice, 'alice');
+  await hydrated(alice);
+  await writeEntry(alice, word, '', 'for my eyes only');
+  await alice.getByRole('button', { name: 'Save' }).click();
+  await expect(alice.getByRole('heading', { level: 1, name: word })).toBeVisible();
+  const url = alice.url();
+
+  const bob = await (await browser.newContext()).newPage();
+  await logIn(bob, 'bob');
+  const response = await bob.goto(url);
+  expect(response?.status()).toBe(404);
+  await expect(bob.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+  await expect(bob.getByText('for my eyes only')).toHaveCount(0);
+  const edit = await bob.goto(`${url}/edit`);
+  expect(edit?.status()).toBe(404);
+});
