@@ -42,6 +42,7 @@ use pages::{
     login_error::LoginErrorPage,
     not_found::NotFound,
     tags::TagsPage,
+    transfer::TransferPage,
     trash::TrashPage,
 };
 use session::UserContext;
@@ -91,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/journal/new") view=NewEntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/tags") view=TagsPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/trash") view=TrashPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/transfer") view=TransferPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/:id") view=EntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/:id/edit") view=EditEntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>

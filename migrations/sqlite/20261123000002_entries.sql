@@ -15,15 +15,12 @@ CREATE TABLE entries (
     created_at  TEXT    NOT NULL,
     updated_at  TEXT    NOT NULL,
     -- Set when moved to the trash; purged 30 days later.
-    deleted_at  TEXT,
-    -- Identity of an imported item, so importing the same file twice adds nothing.
-    import_key  TEXT
+    deleted_at  TEXT
 );
 
 -- Keyset pagination of a person's live entries: newest day first, then newest id.
 CREATE INDEX entries_by_user_day ON entries (user_id, entry_date DESC, id DESC) WHERE deleted_at IS NULL;
 CREATE INDEX entries_trash ON entries (user_id, deleted_at) WHERE deleted_at IS NOT NULL;
-CREATE UNIQUE INDEX entries_import_key ON entries (user_id, import_key) WHERE import_key IS NOT NULL;
 
 CREATE TABLE entry_tags (
     entry_id INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,

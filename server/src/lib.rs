@@ -9,7 +9,12 @@ use app::config::Config;
 use app::session::ssr::SessionPolicy;
 use app::state::AppState;
 use app::{shell, App};
-use axum::{middleware, routing::get, Router};
+use axum::{
+    extract::DefaultBodyLimit,
+    middleware,
+    routing::{get, post},
+    Router,
+};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
@@ -114,6 +119,13 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
     let router = Router::new()
         .route("/auth/callback", get(app::auth::oidc::callback))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/export/quire.json", get(app::entries::transfer::export_json))
+        .route("/export/markdown.zip", get(app::entries::transfer::export_markdown))
+        .route(
+            "/import",
+            post(app::entries::transfer::import)
+                .layer(DefaultBodyLimit::max(app::entries::transfer::IMPORT_MAX_BYTES + 64 * 1024)),
+        )
         .leptos_routes_with_context(&state, routes, || (), {
             let options = leptos_options.clone();
             move || shell(options.clone())

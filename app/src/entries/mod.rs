@@ -13,6 +13,8 @@ pub mod markdown;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod transfer;
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
@@ -121,6 +123,46 @@ pub struct TrashItem {
     pub excerpt: String,
     pub deleted_on: String,
     pub purged_on: String,
+}
+
+/// What an import did, shown on the import page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub file: Option<String>,
+    pub imported: usize,
+    pub skipped: usize,
+    pub problems: Vec<String>,
+    /// Set when the whole file was refused.
+    pub failed: Option<String>,
+}
+
+impl ImportReport {
+    pub fn failed(reason: &str) -> ImportReport {
+        ImportReport { file: None, imported: 0, skipped: 0, problems: Vec::new(), failed: Some(reason.to_owned()) }
+    }
+
+    pub fn summary(&self) -> String {
+        if let Some(reason) = &self.failed {
+            return format!("Nothing imported: {reason}");
+        }
+        let plural = |n: usize| if n == 1 { "entry" } else { "entries" };
+        let mut text = format!("Imported {} {}", self.imported, plural(self.imported));
+        if self.skipped > 0 {
+            text.push_str(&format!(", skipped {} already in your journal", self.skipped));
+        }
+        if !self.problems.is_empty() {
+            text.push_str(&format!(", {} could not be imported", self.problems.len()));
+        }
+        text
+    }
+}
+
+/// The report of this person's last import, if any.
+#[server(prefix = "/api", endpoint = "entries/import-report")]
+pub async fn last_import_report() -> Result<Option<ImportReport>, AppError> {
+    crate::session::ssr::require_user().await?;
+    let session = crate::session::ssr::session().await?;
+    Ok(session.get(transfer::REPORT_KEY).await.ok().flatten())
 }
 
 /// Splits a stored one-tag-per-line column.
@@ -395,7 +437,7 @@ pub async fn create_entry(title: String, entry_date: String, tags: String, body:
             return Err(server::refuse_form(draft).await);
         }
     };
-    let id = repo::create(&state.db, user_id, &entry, None).await.map_err(|e| server::db_error("saving an entry", e))?;
+    let id = repo::create(&state.db, user_id, &entry).await.map_err(|e| server::db_error("saving an entry", e))?;
     server::clear_draft().await;
     crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
     leptos_axum::redirect(&format!("/journal/{id}"));

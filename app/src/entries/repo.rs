@@ -92,13 +92,25 @@ pub enum UpdateOutcome {
     NotFound,
 }
 
-pub async fn create(pool: &Pool, user_id: i64, entry: &NewEntry, import_key: Option<&str>) -> Result<i64, sqlx::Error> {
+pub async fn create(pool: &Pool, user_id: i64, entry: &NewEntry) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id = insert(&mut tx, user_id, entry, None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Inserts one entry inside a transaction; `created_at` defaults to now.
+async fn insert(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    user_id: i64,
+    entry: &NewEntry,
+    created_at: Option<&str>,
+) -> Result<i64, sqlx::Error> {
     let at = now();
     let body = strip_markers(entry.body.as_str());
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO entries (user_id, title, body, excerpt, entry_date, tags, created_at, updated_at, import_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING id",
+        "INSERT INTO entries (user_id, title, body, excerpt, entry_date, tags, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
     )
     .bind(user_id)
     .bind(strip_markers(entry.title.as_str()))
@@ -106,13 +118,44 @@ pub async fn create(pool: &Pool, user_id: i64, entry: &NewEntry, import_key: Opt
     .bind(markdown::excerpt(&body, EXCERPT_CHARS))
     .bind(entry.date.as_string())
     .bind(entry.tags.to_column())
+    .bind(created_at.unwrap_or(&at))
     .bind(&at)
-    .bind(import_key)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    write_tags(&mut tx, user_id, id, entry).await?;
-    tx.commit().await?;
+    write_tags(tx, user_id, id, entry).await?;
     Ok(id)
+}
+
+/// Imports entries in one transaction, skipping any that this person already has (same day,
+/// title and text, live or in the trash), so importing the same file twice adds nothing.
+/// Returns (imported, skipped).
+pub async fn import(
+    pool: &Pool,
+    user_id: i64,
+    entries: &[(NewEntry, Option<String>)],
+) -> Result<(usize, usize), sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let (mut imported, mut skipped) = (0, 0);
+    for (entry, created_at) in entries {
+        let body = strip_markers(entry.body.as_str());
+        let exists: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM entries WHERE user_id = ?1 AND entry_date = ?2 AND title = ?3 AND body = ?4 LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(entry.date.as_string())
+        .bind(strip_markers(entry.title.as_str()))
+        .bind(&body)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_some() {
+            skipped += 1;
+        } else {
+            insert(&mut tx, user_id, entry, created_at.as_deref()).await?;
+            imported += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok((imported, skipped))
 }
 
 async fn write_tags(

@@ -100,6 +100,7 @@ fn Journal() -> impl IntoView {
             <nav class="journal-links" aria-label="More of your journal">
                 <a href="/journal/tags">"Tags"</a>
                 <a href="/journal/trash">"Trash"</a>
+                <a href="/journal/transfer">"Export and import"</a>
             </nav>
         </section>
     }

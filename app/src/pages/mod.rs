@@ -9,4 +9,5 @@ pub mod login;
 pub mod login_error;
 pub mod not_found;
 pub mod tags;
+pub mod transfer;
 pub mod trash;
