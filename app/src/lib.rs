@@ -34,6 +34,7 @@ use leptos_router::{
 use components::flash::FlashBanner;
 use pages::{
     admin::AdminPage,
+    calendar::CalendarPage,
     editor::{EditEntryPage, NewEntryPage},
     entry::EntryPage,
     home::HomePage,
@@ -91,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/new") view=NewEntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/tags") view=TagsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/calendar") view=CalendarPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/trash") view=TrashPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/transfer") view=TransferPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/:id") view=EntryPage ssr=SsrMode::Async/>

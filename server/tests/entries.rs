@@ -331,3 +331,29 @@ async fn the_preview_renders_like_the_entry_page_and_strips_hostile_markup() {
     let (_, entry) = alice.call("entries/get", &[("id", &id.to_string())]).await;
     assert_eq!(entry["body_html"].as_str().unwrap().to_lowercase(), html);
 }
+
+#[tokio::test]
+async fn the_calendar_counts_entries_per_day_and_links_to_each_day() {
+    let (_app, _p, users) = app_with_users(&[TestUser::alice(), TestUser::bob()]).await;
+    let (alice, bob) = (&users[0], &users[1]);
+    alice.create_entry("a", "2025-03-10", "", "x").await;
+    alice.create_entry("b", "2025-03-10", "", "y").await;
+    alice.create_entry("c", "2025-12-31", "", "z").await;
+    alice.create_entry("other year", "2024-03-10", "", "z").await;
+    bob.create_entry("bob", "2025-03-11", "", "z").await;
+
+    let (_, cal) = alice.call("entries/calendar", &[("year", "2025")]).await;
+    assert_eq!(cal["total"], 3);
+    assert_eq!(cal["days_written"], 2);
+    let days = cal["days"].as_array().unwrap();
+    assert_eq!(days.len(), 365);
+    let day = |date: &str| days.iter().find(|d| d["date"] == date).unwrap().clone();
+    assert_eq!(day("2025-03-10")["count"], 2);
+    assert_eq!(day("2025-03-11")["count"], 0, "bob's entries are not on alice's calendar");
+    assert_eq!(day("2025-01-01")["row"], 2, "1 Jan 2025 is a Wednesday");
+
+    let page = alice.get("/journal/calendar?year=2025").await.text().await.unwrap();
+    assert!(page.contains("href=\"/journal?from=2025-03-10&amp;to=2025-03-10\""), "days link to their entries");
+    assert!(page.contains("3 entries on 2 days in 2025"));
+    assert!(app_error(&alice.call("entries/calendar", &[("year", "1800")]).await.1).for_field("year").is_some());
+}

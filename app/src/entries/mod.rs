@@ -157,6 +157,67 @@ impl ImportReport {
     }
 }
 
+/// One day square of the calendar heatmap.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDay {
+    pub date: String,
+    pub label: String,
+    pub count: i64,
+    /// Week column (0-based) and weekday row (0 = Monday).
+    pub col: u32,
+    pub row: u32,
+}
+
+/// A year of days, with how many entries each has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarYear {
+    pub year: i32,
+    pub total: i64,
+    pub days_written: usize,
+    pub days: Vec<CalendarDay>,
+    /// Month name and the week column where it starts.
+    pub months: Vec<(String, u32)>,
+}
+
+/// The calendar heatmap of one year (the current one by default).
+#[server(prefix = "/api", endpoint = "entries/calendar")]
+pub async fn calendar(year: Option<i32>) -> Result<CalendarYear, AppError> {
+    use chrono::Datelike;
+    let (user_id, state) = server::context().await?;
+    let year = year.unwrap_or_else(|| chrono::Utc::now().year());
+    if !(1900..=2100).contains(&year) {
+        return Err(AppError::Invalid(vec![FieldError::new("year", "The year must be between 1900 and 2100.")]));
+    }
+    let first = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or(AppError::NotFound)?;
+    let last = chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or(AppError::NotFound)?;
+    let counts = repo::day_counts(&state.db, user_id, &first.format("%Y-%m-%d").to_string(), &last.format("%Y-%m-%d").to_string())
+        .await
+        .map_err(|e| server::db_error("reading the calendar", e))?;
+    let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
+    let offset = first.weekday().num_days_from_monday();
+    let mut days = Vec::new();
+    let mut months = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let index = day.ordinal0() + offset;
+        let (col, row) = (index / 7, index % 7);
+        if day.day() == 1 {
+            months.push((day.format("%b").to_string(), col));
+        }
+        let date = day.format("%Y-%m-%d").to_string();
+        let count = counts.get(&date).copied().unwrap_or(0);
+        days.push(CalendarDay { label: day.format("%a %-d %b %Y").to_string(), date, count, col, row });
+        day = day.succ_opt().ok_or(AppError::NotFound)?;
+    }
+    Ok(CalendarYear {
+        year,
+        total: counts.values().sum(),
+        days_written: counts.len(),
+        days,
+        months,
+    })
+}
+
 /// The report of this person's last import, if any.
 #[server(prefix = "/api", endpoint = "entries/import-report")]
 pub async fn last_import_report() -> Result<Option<ImportReport>, AppError> {

@@ -98,6 +98,7 @@ fn Journal() -> impl IntoView {
                 })}
             </Transition>
             <nav class="journal-links" aria-label="More of your journal">
+                <a href="/journal/calendar">"Calendar"</a>
                 <a href="/journal/tags">"Tags"</a>
                 <a href="/journal/trash">"Trash"</a>
                 <a href="/journal/transfer">"Export and import"</a>

@@ -1,6 +1,7 @@
 //! One module per page (route).
 
 pub mod admin;
+pub mod calendar;
 pub mod editor;
 pub mod entry;
 pub mod home;
