@@ -67,7 +67,55 @@ test('write, find, edit, filter, delete, restore', async ({ page }) => {
   await page.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('status').getByRole('button', { name: 'Undo' }).click();
   await expect(page.getByRole('heading', { level: 1, name: `Evening walk to the ${word}` })).toBeVisible();
+
+  // The calendar links today's square to today's entries.
+  await page.goto('/journal/calendar');
+  await page.getByRole('img', { name: /Days with entries/ }).getByRole('link').first().click();
+  await expect(page).toHaveURL(/\/journal\?from=\d{4}-\d{2}-\d{2}&to=/);
+
+  // Export downloads a file that contains the entry.
+  await page.goto('/journal/transfer');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download JSON' }).click(),
+  ]);
+  const path = await download.path();
+  const { readFileSync } = await import('node:fs');
+  const exported = JSON.parse(readFileSync(path!, 'utf8'));
+  expect(exported.format).toBe('quire-export');
+  expect(exported.entries.map((e: { title: string }) => e.title)).toContain(`Evening walk to the ${word}`);
   expect(problems).toEqual([]);
+});
+
+test('leaving the editor with unsaved changes asks first', async ({ page }) => {
+  await logIn(page, 'bob');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'New entry' }).click();
+  await page.getByLabel('Text').fill('half a thought');
+  let asked = '';
+  page.once('dialog', async (dialog) => {
+    asked = dialog.message();
+    await dialog.dismiss();
+  });
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  expect(asked).toContain('unsaved changes');
+  await expect(page).toHaveURL(/\/journal\/new$/);
+  await expect(page.getByLabel('Text')).toHaveValue('half a thought');
+});
+
+test('importing a jrnl export adds its entries', async ({ page }) => {
+  const word = unique('jrnl');
+  await logIn(page, 'bob');
+  await page.goto('/journal/transfer');
+  const jrnl = JSON.stringify({
+    tags: { '@import': 1 },
+    entries: [{ title: `From jrnl ${word}`, body: 'Imported. @import', date: '2021-06-01', time: '08:00', tags: ['@import'], starred: false }],
+  });
+  await page.getByLabel('File to import').setInputFiles({ name: 'jrnl.json', mimeType: 'application/json', buffer: Buffer.from(jrnl) });
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await expect(page.getByRole('region', { name: 'Last import' })).toContainText('Imported 1 entry');
+  await page.goto(`/journal?q=${word}`);
+  await expect(page.getByRole('link', { name: `From jrnl ${word}` })).toBeVisible();
 });
 
 test('validation errors appear next to the field and the text is kept', async ({ page }) => {
