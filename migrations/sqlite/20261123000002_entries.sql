@@ -18,8 +18,9 @@ CREATE TABLE entries (
     deleted_at  TEXT
 );
 
--- Keyset pagination of a person's live entries: newest day first, then newest id.
-CREATE INDEX entries_by_user_day ON entries (user_id, entry_date DESC, id DESC) WHERE deleted_at IS NULL;
+-- Keyset pagination of a person's entries, newest day first, then newest id; also finds an
+-- entry by day (import's duplicate check). Not partial: trashed rows are few and filtered.
+CREATE INDEX entries_by_user_day ON entries (user_id, entry_date DESC, id DESC);
 CREATE INDEX entries_trash ON entries (user_id, deleted_at) WHERE deleted_at IS NOT NULL;
 
 CREATE TABLE entry_tags (

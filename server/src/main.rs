@@ -36,6 +36,10 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(%listen, public_url = %public_url, "Quire is ready");
+    // No Nagle delay: responses go out as soon as they are written.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, quire.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await;

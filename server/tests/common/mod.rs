@@ -45,6 +45,9 @@ pub async fn spawn_app(issuer: &str, extra: &[(&str, &str)]) -> TestApp {
         .build();
     let quire = server::build(config, options).await.expect("quire builds");
     let router = quire.router.clone();
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestApp { base, db_url, quire, _dir: dir }
 }

@@ -1,0 +1,152 @@
+//! Journal benchmark: seeds one person's journal with 100,000 entries in a fresh SQLite file,
+//! starts the real router (with the in-process OpenID provider of the tests), logs in, and
+//! measures what a person waits for, over loopback HTTP:
+//!
+//! - the first journal page, and the 1,000th (keyset pagination: should cost about the same),
+//! - a full-text search,
+//! - saving an entry,
+//! - and, for scale, a page that renders the app without any data query.
+//!
+//! Run with `cargo bench -p server --bench journal` (release build). Numbers go in
+//! docs/BENCHMARKS.md; nothing here is a pass/fail test.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use app::entries::model::NewEntry;
+use common::provider::TestUser;
+use common::{app_with_users, Browser};
+use std::time::{Duration, Instant};
+
+const ENTRIES: usize = 100_000;
+const WORDS: &[&str] = &[
+    "morning", "coffee", "walked", "river", "quiet", "meeting", "garden", "rain", "letter", "friend", "bread",
+    "train", "window", "music", "evening", "tired", "happy", "lighthouse", "market", "mountain", "book", "kitchen",
+    "bicycle", "sunlight", "notebook", "harbour", "winter", "summer", "laughed", "thought", "remembered", "forest",
+];
+const TAGS: &[&str] = &["work", "family", "travel", "health", "reading", "ideas", "garden", "music"];
+
+fn body(i: usize) -> String {
+    let mut x = i.wrapping_mul(2654435761) | 1;
+    let mut words = Vec::with_capacity(90);
+    for _ in 0..90 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        words.push(WORDS[x % WORDS.len()]);
+    }
+    // One entry in a thousand mentions a rare word, for a selective search.
+    if i % 1000 == 0 {
+        words.push("zeppelin");
+    }
+    format!("{}.\n\nAnd then **{}**.", words[..60].join(" "), words[60..].join(" "))
+}
+
+fn stats(label: &str, samples: &mut [Duration]) -> String {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = ms(samples[samples.len() / 2]);
+    let p95 = ms(samples[samples.len() * 95 / 100]);
+    let line = format!("| {label} | {median:.2} ms | {p95:.2} ms | {} |", samples.len());
+    println!("{line}");
+    line
+}
+
+async fn time_get(browser: &Browser, path: &str, runs: usize) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let res = browser.get(path).await;
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        let _ = res.bytes().await.unwrap();
+        samples.push(start.elapsed());
+    }
+    samples
+}
+
+#[tokio::main]
+async fn main() {
+    let (app, _provider, users) = app_with_users(&[TestUser::alice()]).await;
+    let alice = &users[0];
+    let user_id = alice.call("auth/me", &[]).await.1["id"].as_i64().unwrap();
+
+    println!("seeding {ENTRIES} entries…");
+    let seed_start = Instant::now();
+    let start_day = chrono::NaiveDate::from_ymd_opt(1996, 1, 1).unwrap();
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..ENTRIES {
+        let date = start_day + chrono::Duration::days((i / 9) as i64);
+        let tags = format!("{},{}", TAGS[i % TAGS.len()], TAGS[(i / 3) % TAGS.len()]);
+        let entry = NewEntry::parse(&format!("Entry number {i}"), &date.format("%Y-%m-%d").to_string(), &tags, &body(i)).unwrap();
+        batch.push((entry, None));
+        if batch.len() == 10_000 {
+            app::entries::repo::import(&app.quire.state.db, user_id, &batch).await.unwrap();
+            batch.clear();
+        }
+    }
+    println!("seeded in {:.1} s", seed_start.elapsed().as_secs_f64());
+
+    // The cursor that starts the 1,000th page: after 999 pages of 20.
+    let (date, id): (String, i64) = sqlx::query_as(
+        "SELECT entry_date, id FROM entries WHERE user_id = ?1 AND deleted_at IS NULL
+         ORDER BY entry_date DESC, id DESC LIMIT 1 OFFSET ?2",
+    )
+    .bind(user_id)
+    .bind(999 * 20 - 1)
+    .fetch_one(&app.quire.state.db)
+    .await
+    .unwrap();
+    let deep = format!("/journal?before={}", app::entries::encode_cursor(&date, id));
+
+    // Warm up connections and caches.
+    time_get(alice, "/journal", 20).await;
+    time_get(alice, &deep, 20).await;
+
+    let runs = 300;
+    let mut lines = vec!["| what | median | p95 | runs |".to_owned(), "|---|---|---|---|".to_owned()];
+    lines.push(stats("journal, first page (20 entries)", &mut time_get(alice, "/journal", runs).await));
+    lines.push(stats("journal, 1,000th page", &mut time_get(alice, &deep, runs).await));
+    lines.push(stats("search \"zeppelin\" (100 hits)", &mut time_get(alice, "/journal?q=zeppelin", runs).await));
+    lines.push(stats("search \"lighthouse river\" (thousands of hits, best 50)", &mut time_get(alice, "/journal?q=lighthouse+river", 100).await));
+
+    let mut saves = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let title = format!("Benchmark save {i}");
+        let start = Instant::now();
+        let (status, _) = alice
+            .call("entries/create", &[("title", &title), ("entry_date", "2026-11-23"), ("tags", "work"), ("body", &body(i))])
+            .await;
+        saves.push(start.elapsed());
+        assert!(status.is_success());
+    }
+    lines.push(stats("save a new entry (server function)", &mut saves));
+    lines.push(stats("page with no data query (login-error page)", &mut time_get(alice, "/login/error?reason=expired", runs).await));
+
+    // Throughput: requests per second, two concurrent clients (the machine has two cores).
+    let mut rates = Vec::new();
+    for (label, path) in [("journal first page", "/journal".to_owned()), ("page with no data query", "/login/error?reason=expired".to_owned())] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let client = alice.client.clone();
+            let url = alice.url(&path);
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0u32;
+                while Instant::now() < deadline {
+                    let res = client.get(&url).header("accept", "text/html").send().await.unwrap();
+                    let _ = res.bytes().await.unwrap();
+                    n += 1;
+                }
+                n
+            }));
+        }
+        let mut total = 0;
+        for t in tasks {
+            total += t.await.unwrap();
+        }
+        let rate = total as f64 / 5.0;
+        println!("{label}: {rate:.0} requests/s");
+        rates.push(format!("| {label} | {rate:.0} req/s |"));
+    }
+    println!("\n{}\n\n| throughput (2 clients, 5 s) | |\n|---|---|\n{}", lines.join("\n"), rates.join("\n"));
+}
