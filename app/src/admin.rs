@@ -37,12 +37,20 @@ pub async fn list_accounts() -> Result<Vec<AccountRow>, AppError> {
             role: a.role,
             provider: url_host(&a.issuer),
             created_at: a.created_at.chars().take(10).collect(),
-            last_login_at: a.last_login_at.chars().take(16).collect::<String>().replace('T', " "),
+            last_login_at: a
+                .last_login_at
+                .chars()
+                .take(16)
+                .collect::<String>()
+                .replace('T', " "),
         })
         .collect())
 }
 
 #[cfg(feature = "ssr")]
 fn url_host(issuer: &str) -> String {
-    url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| issuer.to_owned())
+    url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| issuer.to_owned())
 }

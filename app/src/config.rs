@@ -62,7 +62,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
@@ -85,7 +88,11 @@ impl Config {
     /// Builds the configuration from any source of variables (the environment, or a test's map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         // Blank counts as unset: `QUIRE_X=` in a .env file should mean "use the default".
-        let get = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let public_url = parse_http_url(
             "QUIRE_PUBLIC_URL",
@@ -102,7 +109,10 @@ impl Config {
             .or_else(|| get("LEPTOS_SITE_ADDR"))
             .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
         let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
-            err("QUIRE_LISTEN", format!("is {listen_raw:?}, which is not an address like 127.0.0.1:3000"))
+            err(
+                "QUIRE_LISTEN",
+                format!("is {listen_raw:?}, which is not an address like 127.0.0.1:3000"),
+            )
         })?;
 
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
@@ -118,13 +128,19 @@ impl Config {
         })?;
         let issuer = parse_http_url("QUIRE_OIDC_ISSUER", &issuer_raw)?;
         let client_id = get("QUIRE_OIDC_CLIENT_ID").ok_or_else(|| {
-            err("QUIRE_OIDC_CLIENT_ID", "is missing: set it to the client id your provider issued for Quire")
+            err(
+                "QUIRE_OIDC_CLIENT_ID",
+                "is missing: set it to the client id your provider issued for Quire",
+            )
         })?;
         let client_secret = get("QUIRE_OIDC_CLIENT_SECRET").map(Secret::new);
         let scopes_raw = get("QUIRE_OIDC_SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
         let scopes = parse_scopes(&scopes_raw)?;
 
-        let admin_emails = get("QUIRE_ADMIN_EMAILS").map(|raw| parse_emails(&raw)).transpose()?.unwrap_or_default();
+        let admin_emails = get("QUIRE_ADMIN_EMAILS")
+            .map(|raw| parse_emails(&raw))
+            .transpose()?
+            .unwrap_or_default();
 
         let session_idle_minutes = parse_positive(
             "QUIRE_SESSION_IDLE_MINUTES",
@@ -143,7 +159,12 @@ impl Config {
             public_url,
             listen,
             database_url,
-            oidc: OidcConfig { issuer, client_id, client_secret, scopes },
+            oidc: OidcConfig {
+                issuer,
+                client_id,
+                client_secret,
+                scopes,
+            },
             admin_emails,
             session_idle_minutes,
             session_max_hours,
@@ -172,9 +193,13 @@ impl Config {
 }
 
 fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw).map_err(|e| err(var, format!("is {raw:?}, which is not a URL ({e})")))?;
+    let url =
+        Url::parse(raw).map_err(|e| err(var, format!("is {raw:?}, which is not a URL ({e})")))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(err(var, format!("is {raw:?}: it must start with https:// (or http:// for local development)")));
+        return Err(err(
+            var,
+            format!("is {raw:?}: it must start with https:// (or http:// for local development)"),
+        ));
     }
     if url.host_str().is_none() {
         return Err(err(var, format!("is {raw:?}, which has no host")));
@@ -183,12 +208,25 @@ fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
 }
 
 fn parse_scopes(raw: &str) -> Result<Vec<String>, ConfigError> {
-    let scopes: Vec<String> = raw.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let scopes: Vec<String> = raw
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(err("QUIRE_OIDC_SCOPES", format!("is {raw:?}: it must include \"openid\"")));
+        return Err(err(
+            "QUIRE_OIDC_SCOPES",
+            format!("is {raw:?}: it must include \"openid\""),
+        ));
     }
-    if let Some(bad) = scopes.iter().find(|s| !s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')) {
-        return Err(err("QUIRE_OIDC_SCOPES", format!("contains {bad:?}, which is not a valid scope")));
+    if let Some(bad) = scopes.iter().find(|s| {
+        !s.chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    }) {
+        return Err(err(
+            "QUIRE_OIDC_SCOPES",
+            format!("contains {bad:?}, which is not a valid scope"),
+        ));
     }
     Ok(scopes.into_iter().filter(|s| s != "openid").collect())
 }
@@ -199,22 +237,39 @@ fn parse_emails(raw: &str) -> Result<Vec<String>, ConfigError> {
         .map(|email| {
             let email = email.trim().to_lowercase();
             match email.split_once('@') {
-                Some((local, domain)) if !local.is_empty() && domain.contains('.') || domain_is_local(&email) => Ok(email),
-                _ => Err(err("QUIRE_ADMIN_EMAILS", format!("contains {email:?}, which is not an email address"))),
+                Some((local, domain))
+                    if !local.is_empty() && domain.contains('.') || domain_is_local(&email) =>
+                {
+                    Ok(email)
+                }
+                _ => Err(err(
+                    "QUIRE_ADMIN_EMAILS",
+                    format!("contains {email:?}, which is not an email address"),
+                )),
             }
         })
         .collect()
 }
 
 fn domain_is_local(email: &str) -> bool {
-    email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain == "localhost")
+    email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain == "localhost")
 }
 
-fn parse_positive(var: &'static str, raw: Option<String>, default: i64, max: i64) -> Result<i64, ConfigError> {
+fn parse_positive(
+    var: &'static str,
+    raw: Option<String>,
+    default: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
     let Some(raw) = raw else { return Ok(default) };
     match raw.parse::<i64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(err(var, format!("is {raw:?}: it must be a whole number from 1 to {max}"))),
+        _ => Err(err(
+            var,
+            format!("is {raw:?}: it must be a whole number from 1 to {max}"),
+        )),
     }
 }
 
@@ -253,26 +308,63 @@ mod tests {
     fn a_missing_issuer_names_the_variable() {
         let e = Config::from_lookup(|_| None).unwrap_err();
         assert_eq!(e.var, "QUIRE_OIDC_ISSUER");
-        assert!(e.to_string().starts_with("configuration error: QUIRE_OIDC_ISSUER is missing"));
+        assert!(e
+            .to_string()
+            .starts_with("configuration error: QUIRE_OIDC_ISSUER is missing"));
     }
 
     #[test]
     fn a_malformed_public_url_is_rejected_with_its_name() {
-        assert_eq!(config(&[("QUIRE_PUBLIC_URL", "not a url")]).unwrap_err().var, "QUIRE_PUBLIC_URL");
-        assert_eq!(config(&[("QUIRE_PUBLIC_URL", "ftp://x.example")]).unwrap_err().var, "QUIRE_PUBLIC_URL");
-        assert_eq!(config(&[("QUIRE_PUBLIC_URL", "https://x.example/journal")]).unwrap_err().var, "QUIRE_PUBLIC_URL");
+        assert_eq!(
+            config(&[("QUIRE_PUBLIC_URL", "not a url")])
+                .unwrap_err()
+                .var,
+            "QUIRE_PUBLIC_URL"
+        );
+        assert_eq!(
+            config(&[("QUIRE_PUBLIC_URL", "ftp://x.example")])
+                .unwrap_err()
+                .var,
+            "QUIRE_PUBLIC_URL"
+        );
+        assert_eq!(
+            config(&[("QUIRE_PUBLIC_URL", "https://x.example/journal")])
+                .unwrap_err()
+                .var,
+            "QUIRE_PUBLIC_URL"
+        );
     }
 
     #[test]
     fn scopes_without_openid_are_rejected() {
-        assert_eq!(config(&[("QUIRE_OIDC_SCOPES", "email profile")]).unwrap_err().var, "QUIRE_OIDC_SCOPES");
+        assert_eq!(
+            config(&[("QUIRE_OIDC_SCOPES", "email profile")])
+                .unwrap_err()
+                .var,
+            "QUIRE_OIDC_SCOPES"
+        );
     }
 
     #[test]
     fn session_lengths_must_be_positive_whole_numbers() {
-        assert_eq!(config(&[("QUIRE_SESSION_IDLE_MINUTES", "0")]).unwrap_err().var, "QUIRE_SESSION_IDLE_MINUTES");
-        assert_eq!(config(&[("QUIRE_SESSION_MAX_HOURS", "ten")]).unwrap_err().var, "QUIRE_SESSION_MAX_HOURS");
-        assert_eq!(config(&[("QUIRE_SESSION_MAX_HOURS", "12")]).unwrap().session_max_hours, 12);
+        assert_eq!(
+            config(&[("QUIRE_SESSION_IDLE_MINUTES", "0")])
+                .unwrap_err()
+                .var,
+            "QUIRE_SESSION_IDLE_MINUTES"
+        );
+        assert_eq!(
+            config(&[("QUIRE_SESSION_MAX_HOURS", "ten")])
+                .unwrap_err()
+                .var,
+            "QUIRE_SESSION_MAX_HOURS"
+        );
+        assert_eq!(
+            config(&[("QUIRE_SESSION_MAX_HOURS", "12")])
+                .unwrap()
+                .session_max_hours,
+            12
+        );
     }
 
     #[test]
@@ -280,12 +372,21 @@ mod tests {
         let c = config(&[("QUIRE_ADMIN_EMAILS", "Admin@Example.com, boss@example.org")]).unwrap();
         assert!(c.is_admin_email("admin@example.COM"));
         assert!(!c.is_admin_email("alice@example.com"));
-        assert_eq!(config(&[("QUIRE_ADMIN_EMAILS", "not-an-email")]).unwrap_err().var, "QUIRE_ADMIN_EMAILS");
+        assert_eq!(
+            config(&[("QUIRE_ADMIN_EMAILS", "not-an-email")])
+                .unwrap_err()
+                .var,
+            "QUIRE_ADMIN_EMAILS"
+        );
     }
 
     #[test]
     fn https_public_urls_make_cookies_secure() {
-        assert!(config(&[("QUIRE_PUBLIC_URL", "https://journal.example.com")]).unwrap().is_https());
+        assert!(
+            config(&[("QUIRE_PUBLIC_URL", "https://journal.example.com")])
+                .unwrap()
+                .is_https()
+        );
     }
 
     #[test]
@@ -296,6 +397,9 @@ mod tests {
 
     #[test]
     fn only_sqlite_database_urls_are_accepted_for_now() {
-        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
+        assert_eq!(
+            config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
     }
 }

@@ -26,7 +26,10 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
             std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
         }
     }
-    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
     sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
     Ok(pool)
 }

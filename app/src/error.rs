@@ -4,12 +4,12 @@
 //! show them next to what caused them. Unexpected failures are logged on the server with full detail
 //! and a short correlation id; the browser only gets a plain sentence and that id, never internals.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
     ServerFnError,
 };
+use serde::{Deserialize, Serialize};
 
 /// What can go wrong when the browser asks the server for something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -33,7 +33,9 @@ pub enum AppError {
     #[error("The identity provider is unavailable right now. Please try again in a moment.")]
     ProviderUnavailable,
     /// Something failed on the server; details are in the server log under `reference`.
-    #[error("Something went wrong on our side. If it keeps happening, quote reference {reference}.")]
+    #[error(
+        "Something went wrong on our side. If it keeps happening, quote reference {reference}."
+    )]
     Internal { reference: String },
     /// The request never reached the function, or its answer could not be read.
     #[error("Could not reach the server: {0}")]
@@ -49,7 +51,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> FieldError {
-        FieldError { field: field.to_owned(), message: message.into() }
+        FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -57,7 +62,10 @@ impl AppError {
     /// The message for `field`, if this error has one.
     pub fn for_field(&self, field: &str) -> Option<String> {
         match self {
-            AppError::Invalid(errors) => errors.iter().find(|e| e.field == field).map(|e| e.message.clone()),
+            AppError::Invalid(errors) => errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.clone()),
             _ => None,
         }
     }
@@ -85,21 +93,6 @@ impl AppError {
         tracing::error!(%reference, context, error = %detail, "internal error");
         AppError::Internal { reference }
     }
-
-    /// The HTTP status this error deserves when it is the whole answer to a request.
-    #[cfg(feature = "ssr")]
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
-        match self {
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal { .. } | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
 }
 
 /// A short random id that ties a message on screen to a line in the server log.
@@ -108,5 +101,7 @@ pub fn correlation_id() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..8)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }

@@ -17,7 +17,23 @@ pub struct Flash {
 
 impl Flash {
     pub fn new(message: &str) -> Flash {
-        Flash { message: message.to_owned(), undo_entry: None }
+        Flash {
+            message: message.to_owned(),
+            undo_entry: None,
+        }
+    }
+
+    /// The `Set-Cookie` value that carries this flash to the next page (for a minute at most).
+    pub fn set_cookie(&self) -> String {
+        format!(
+            "{COOKIE}={}; Path=/; Max-Age=60; SameSite=Lax",
+            self.encode()
+        )
+    }
+
+    /// The `Set-Cookie` value that removes a shown flash.
+    pub fn clear_cookie() -> String {
+        format!("{COOKIE}=; Path=/; Max-Age=0; SameSite=Lax")
     }
 
     pub fn encode(&self) -> String {
@@ -59,14 +75,13 @@ fn percent_decode(raw: &str) -> Option<String> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use super::{Flash, COOKIE};
+    use super::Flash;
     use axum::http::{header, HeaderValue};
 
     /// Sets the flash for the next page this browser shows.
     pub fn set(flash: Flash) {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let cookie = format!("{COOKIE}={}; Path=/; Max-Age=60; SameSite=Lax", flash.encode());
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
+            if let Ok(value) = HeaderValue::from_str(&flash.set_cookie()) {
                 response.append_header(header::SET_COOKIE, value);
             }
         }
@@ -82,8 +97,7 @@ pub mod ssr {
             .filter_map(|v| v.to_str().ok())
             .find_map(Flash::from_cookie_header)?;
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let clear = format!("{COOKIE}=; Path=/; Max-Age=0; SameSite=Lax");
-            if let Ok(value) = HeaderValue::from_str(&clear) {
+            if let Ok(value) = HeaderValue::from_str(&Flash::clear_cookie()) {
                 response.append_header(header::SET_COOKIE, value);
             }
         }
@@ -97,7 +111,10 @@ mod tests {
 
     #[test]
     fn a_flash_survives_the_cookie_round_trip() {
-        let flash = Flash { message: "Moved to trash".into(), undo_entry: Some(7) };
+        let flash = Flash {
+            message: "Moved to trash".into(),
+            undo_entry: Some(7),
+        };
         let header = format!("other=1; {COOKIE}={}; x=y", flash.encode());
         assert_eq!(Flash::from_cookie_header(&header), Some(flash));
     }
@@ -105,6 +122,9 @@ mod tests {
     #[test]
     fn a_garbled_flash_cookie_is_ignored() {
         assert_eq!(Flash::from_cookie_header(&format!("{COOKIE}=%ZZ")), None);
-        assert_eq!(Flash::from_cookie_header(&format!("{COOKIE}=notjson")), None);
+        assert_eq!(
+            Flash::from_cookie_header(&format!("{COOKIE}=notjson")),
+            None
+        );
     }
 }

@@ -24,6 +24,7 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod state;
 
+use components::flash::FlashBanner;
 use components::header::Header;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
@@ -31,7 +32,6 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
-use components::flash::FlashBanner;
 use pages::{
     admin::AdminPage,
     calendar::CalendarPage,

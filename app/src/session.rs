@@ -31,7 +31,9 @@ impl Role {
         match value {
             "user" => Ok(Role::User),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role {other:?} (expected \"user\" or \"admin\")")),
+            other => Err(format!(
+                "unknown role {other:?} (expected \"user\" or \"admin\")"
+            )),
         }
     }
 }
@@ -174,7 +176,10 @@ pub mod ssr {
     /// starts with this (the `/api` gate in `server` is the second, independent line).
     pub async fn require_user() -> Result<SessionUser, AppError> {
         let session = session().await?;
-        auth_state(&session).await?.map(|auth| auth.user).ok_or(AppError::Unauthenticated)
+        auth_state(&session)
+            .await?
+            .map(|auth| auth.user)
+            .ok_or(AppError::Unauthenticated)
     }
 
     /// The logged-in admin, or a refusal: [`AppError::Unauthenticated`] for anonymous callers and
@@ -197,7 +202,12 @@ pub mod ssr {
     ) -> Result<(), tower_sessions::session::Error> {
         session.cycle_id().await?;
         let now = unix_now();
-        let auth = AuthState { user, id_token, logged_in_at: now, last_seen: now };
+        let auth = AuthState {
+            user,
+            id_token,
+            logged_in_at: now,
+            last_seen: now,
+        };
         session.insert(AUTH_KEY, &auth).await?;
         session.set_expiry(Some(Expiry::AtDateTime(policy.expiry_at(now, now))));
         Ok(())
@@ -228,7 +238,9 @@ pub mod ssr {
                     }
                     Lifetime::Touch => {
                         auth.last_seen = now;
-                        session.set_expiry(Some(Expiry::AtDateTime(policy.expiry_at(auth.logged_in_at, now))));
+                        session.set_expiry(Some(Expiry::AtDateTime(
+                            policy.expiry_at(auth.logged_in_at, now),
+                        )));
                         if let Err(err) = session.insert(AUTH_KEY, &auth).await {
                             tracing::error!(error = %err, "could not touch the session");
                         }
@@ -243,7 +255,9 @@ pub mod ssr {
         // Re-assert the real expiry whenever the session is about to be saved anyway.
         if session.is_modified() {
             if let Ok(Some(auth)) = session.get::<AuthState>(AUTH_KEY).await {
-                session.set_expiry(Some(Expiry::AtDateTime(policy.expiry_at(auth.logged_in_at, auth.last_seen))));
+                session.set_expiry(Some(Expiry::AtDateTime(
+                    policy.expiry_at(auth.logged_in_at, auth.last_seen),
+                )));
             }
         }
         response
@@ -260,12 +274,20 @@ pub mod ssr {
         use crate::session::Role;
 
         fn policy() -> SessionPolicy {
-            SessionPolicy { idle: Duration::minutes(30), max: Duration::hours(8) }
+            SessionPolicy {
+                idle: Duration::minutes(30),
+                max: Duration::hours(8),
+            }
         }
 
         fn auth(logged_in_at: i64, last_seen: i64) -> AuthState {
             AuthState {
-                user: SessionUser { id: 1, display_name: "A".into(), email: None, role: Role::User },
+                user: SessionUser {
+                    id: 1,
+                    display_name: "A".into(),
+                    email: None,
+                    role: Role::User,
+                },
                 id_token: None,
                 logged_in_at,
                 last_seen,
@@ -285,14 +307,23 @@ pub mod ssr {
 
         #[test]
         fn a_session_idle_longer_than_the_idle_timeout_expires() {
-            assert_eq!(policy().check(&auth(0, 1_000), 1_000 + 30 * 60), Lifetime::Touch);
-            assert_eq!(policy().check(&auth(0, 1_000), 1_000 + 30 * 60 + 1), Lifetime::Expired);
+            assert_eq!(
+                policy().check(&auth(0, 1_000), 1_000 + 30 * 60),
+                Lifetime::Touch
+            );
+            assert_eq!(
+                policy().check(&auth(0, 1_000), 1_000 + 30 * 60 + 1),
+                Lifetime::Expired
+            );
         }
 
         #[test]
         fn an_active_session_still_ends_at_the_absolute_lifetime() {
             let eight_hours = 8 * 3600;
-            assert_eq!(policy().check(&auth(0, eight_hours - 10), eight_hours + 1), Lifetime::Expired);
+            assert_eq!(
+                policy().check(&auth(0, eight_hours - 10), eight_hours + 1),
+                Lifetime::Expired
+            );
         }
 
         #[test]

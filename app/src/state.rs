@@ -24,7 +24,8 @@ pub struct AppState {
 impl AppState {
     /// The state from the current server function or render context.
     pub fn get() -> Result<AppState, AppError> {
-        use_context::<AppState>().ok_or_else(|| AppError::internal("app state", "AppState missing from context"))
+        use_context::<AppState>()
+            .ok_or_else(|| AppError::internal("app state", "AppState missing from context"))
     }
 }
 

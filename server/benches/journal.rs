@@ -20,11 +20,42 @@ use std::time::{Duration, Instant};
 
 const ENTRIES: usize = 100_000;
 const WORDS: &[&str] = &[
-    "morning", "coffee", "walked", "river", "quiet", "meeting", "garden", "rain", "letter", "friend", "bread",
-    "train", "window", "music", "evening", "tired", "happy", "lighthouse", "market", "mountain", "book", "kitchen",
-    "bicycle", "sunlight", "notebook", "harbour", "winter", "summer", "laughed", "thought", "remembered", "forest",
+    "morning",
+    "coffee",
+    "walked",
+    "river",
+    "quiet",
+    "meeting",
+    "garden",
+    "rain",
+    "letter",
+    "friend",
+    "bread",
+    "train",
+    "window",
+    "music",
+    "evening",
+    "tired",
+    "happy",
+    "lighthouse",
+    "market",
+    "mountain",
+    "book",
+    "kitchen",
+    "bicycle",
+    "sunlight",
+    "notebook",
+    "harbour",
+    "winter",
+    "summer",
+    "laughed",
+    "thought",
+    "remembered",
+    "forest",
 ];
-const TAGS: &[&str] = &["work", "family", "travel", "health", "reading", "ideas", "garden", "music"];
+const TAGS: &[&str] = &[
+    "work", "family", "travel", "health", "reading", "ideas", "garden", "music",
+];
 
 fn body(i: usize) -> String {
     let mut x = i.wrapping_mul(2654435761) | 1;
@@ -39,7 +70,11 @@ fn body(i: usize) -> String {
     if i % 1000 == 0 {
         words.push("zeppelin");
     }
-    format!("{}.\n\nAnd then **{}**.", words[..60].join(" "), words[60..].join(" "))
+    format!(
+        "{}.\n\nAnd then **{}**.",
+        words[..60].join(" "),
+        words[60..].join(" ")
+    )
 }
 
 fn stats(label: &str, samples: &mut [Duration]) -> String {
@@ -47,7 +82,10 @@ fn stats(label: &str, samples: &mut [Duration]) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let median = ms(samples[samples.len() / 2]);
     let p95 = ms(samples[samples.len() * 95 / 100]);
-    let line = format!("| {label} | {median:.2} ms | {p95:.2} ms | {} |", samples.len());
+    let line = format!(
+        "| {label} | {median:.2} ms | {p95:.2} ms | {} |",
+        samples.len()
+    );
     println!("{line}");
     line
 }
@@ -77,10 +115,18 @@ async fn main() {
     for i in 0..ENTRIES {
         let date = start_day + chrono::Duration::days((i / 9) as i64);
         let tags = format!("{},{}", TAGS[i % TAGS.len()], TAGS[(i / 3) % TAGS.len()]);
-        let entry = NewEntry::parse(&format!("Entry number {i}"), &date.format("%Y-%m-%d").to_string(), &tags, &body(i)).unwrap();
+        let entry = NewEntry::parse(
+            &format!("Entry number {i}"),
+            &date.format("%Y-%m-%d").to_string(),
+            &tags,
+            &body(i),
+        )
+        .unwrap();
         batch.push((entry, None));
         if batch.len() == 10_000 {
-            app::entries::repo::import(&app.quire.state.db, user_id, &batch).await.unwrap();
+            app::entries::repo::import(&app.quire.state.db, user_id, &batch)
+                .await
+                .unwrap();
             batch.clear();
         }
     }
@@ -103,28 +149,60 @@ async fn main() {
     time_get(alice, &deep, 20).await;
 
     let runs = 300;
-    let mut lines = vec!["| what | median | p95 | runs |".to_owned(), "|---|---|---|---|".to_owned()];
-    lines.push(stats("journal, first page (20 entries)", &mut time_get(alice, "/journal", runs).await));
-    lines.push(stats("journal, 1,000th page", &mut time_get(alice, &deep, runs).await));
-    lines.push(stats("search \"zeppelin\" (100 hits)", &mut time_get(alice, "/journal?q=zeppelin", runs).await));
-    lines.push(stats("search \"lighthouse river\" (thousands of hits, best 50)", &mut time_get(alice, "/journal?q=lighthouse+river", 100).await));
+    let mut lines = vec![
+        "| what | median | p95 | runs |".to_owned(),
+        "|---|---|---|---|".to_owned(),
+    ];
+    lines.push(stats(
+        "journal, first page (20 entries)",
+        &mut time_get(alice, "/journal", runs).await,
+    ));
+    lines.push(stats(
+        "journal, 1,000th page",
+        &mut time_get(alice, &deep, runs).await,
+    ));
+    lines.push(stats(
+        "search \"zeppelin\" (100 hits)",
+        &mut time_get(alice, "/journal?q=zeppelin", runs).await,
+    ));
+    lines.push(stats(
+        "search \"lighthouse river\" (thousands of hits, best 50)",
+        &mut time_get(alice, "/journal?q=lighthouse+river", 100).await,
+    ));
 
     let mut saves = Vec::with_capacity(runs);
     for i in 0..runs {
         let title = format!("Benchmark save {i}");
         let start = Instant::now();
         let (status, _) = alice
-            .call("entries/create", &[("title", &title), ("entry_date", "2026-11-23"), ("tags", "work"), ("body", &body(i))])
+            .call(
+                "entries/create",
+                &[
+                    ("title", &title),
+                    ("entry_date", "2026-11-23"),
+                    ("tags", "work"),
+                    ("body", &body(i)),
+                ],
+            )
             .await;
         saves.push(start.elapsed());
         assert!(status.is_success());
     }
     lines.push(stats("save a new entry (server function)", &mut saves));
-    lines.push(stats("page with no data query (login-error page)", &mut time_get(alice, "/login/error?reason=expired", runs).await));
+    lines.push(stats(
+        "page with no data query (login-error page)",
+        &mut time_get(alice, "/login/error?reason=expired", runs).await,
+    ));
 
     // Throughput: requests per second, two concurrent clients (the machine has two cores).
     let mut rates = Vec::new();
-    for (label, path) in [("journal first page", "/journal".to_owned()), ("page with no data query", "/login/error?reason=expired".to_owned())] {
+    for (label, path) in [
+        ("journal first page", "/journal".to_owned()),
+        (
+            "page with no data query",
+            "/login/error?reason=expired".to_owned(),
+        ),
+    ] {
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut tasks = Vec::new();
         for _ in 0..2 {
@@ -133,7 +211,12 @@ async fn main() {
             tasks.push(tokio::spawn(async move {
                 let mut n = 0u32;
                 while Instant::now() < deadline {
-                    let res = client.get(&url).header("accept", "text/html").send().await.unwrap();
+                    let res = client
+                        .get(&url)
+                        .header("accept", "text/html")
+                        .send()
+                        .await
+                        .unwrap();
                     let _ = res.bytes().await.unwrap();
                     n += 1;
                 }
@@ -148,5 +231,9 @@ async fn main() {
         println!("{label}: {rate:.0} requests/s");
         rates.push(format!("| {label} | {rate:.0} req/s |"));
     }
-    println!("\n{}\n\n| throughput (2 clients, 5 s) | |\n|---|---|\n{}", lines.join("\n"), rates.join("\n"));
+    println!(
+        "\n{}\n\n| throughput (2 clients, 5 s) | |\n|---|---|\n{}",
+        lines.join("\n"),
+        rates.join("\n")
+    );
 }

@@ -58,13 +58,19 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
     let db = app::db::connect(&config.database_url).await?;
 
     let store = SqliteStore::new(db.clone());
-    store.migrate().await.map_err(|e| StartError::Sessions(e.to_string()))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| StartError::Sessions(e.to_string()))?;
     let mut background = Vec::new();
     {
         use tower_sessions::ExpiredDeletion;
         let store = store.clone();
         background.push(tokio::spawn(async move {
-            if let Err(e) = store.continuously_delete_expired(tokio::time::Duration::from_secs(300)).await {
+            if let Err(e) = store
+                .continuously_delete_expired(tokio::time::Duration::from_secs(300))
+                .await
+            {
                 tracing::error!(error = %e, "expired-session cleanup stopped");
             }
         }));
@@ -119,12 +125,19 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
     let router = Router::new()
         .route("/auth/callback", get(app::auth::oidc::callback))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/export/quire.json", get(app::entries::transfer::export_json))
-        .route("/export/markdown.zip", get(app::entries::transfer::export_markdown))
+        .route(
+            "/export/quire.json",
+            get(app::entries::transfer::export_json),
+        )
+        .route(
+            "/export/markdown.zip",
+            get(app::entries::transfer::export_markdown),
+        )
         .route(
             "/import",
-            post(app::entries::transfer::import)
-                .layer(DefaultBodyLimit::max(app::entries::transfer::IMPORT_MAX_BYTES + 64 * 1024)),
+            post(app::entries::transfer::import).layer(DefaultBodyLimit::max(
+                app::entries::transfer::IMPORT_MAX_BYTES + 64 * 1024,
+            )),
         )
         .leptos_routes_with_context(&state, routes, || (), {
             let options = leptos_options.clone();
@@ -133,14 +146,24 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
         .layer(middleware::from_fn(security::require_login_for_api))
-        .layer(middleware::from_fn_with_state(policy, app::session::ssr::enforce_lifetime))
+        .layer(middleware::from_fn_with_state(
+            policy,
+            app::session::ssr::enforce_lifetime,
+        ))
         .layer(session_layer)
-        .layer(middleware::from_fn_with_state(allowed_origin, security::same_origin_only))
+        .layer(middleware::from_fn_with_state(
+            allowed_origin,
+            security::same_origin_only,
+        ))
         .layer(middleware::from_fn(security::security_headers))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http());
 
-    Ok(Quire { router, state, background })
+    Ok(Quire {
+        router,
+        state,
+        background,
+    })
 }
 
 /// Leptos options from the environment cargo-leptos sets, or Quire's defaults when the binary

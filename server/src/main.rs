@@ -8,7 +8,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,sqlx=warn")),
+        )
         .init();
 
     let config = match Config::from_env() {
@@ -31,7 +34,9 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("quire: cannot listen on {listen}: {e} (set QUIRE_LISTEN to another address)");
+            eprintln!(
+                "quire: cannot listen on {listen}: {e} (set QUIRE_LISTEN to another address)"
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -40,9 +45,15 @@ async fn main() -> ExitCode {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let served = axum::serve(listener, quire.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = axum::serve(
+        listener,
+        quire
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     quire.shutdown();
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,32 +27,60 @@ use tower_sessions::Session;
 pub struct AllowedOrigin(pub Arc<str>);
 
 /// Content types a server function call may have.
-const SERVER_FN_CONTENT_TYPES: &[&str] = &["application/x-www-form-urlencoded", "application/json", "multipart/form-data"];
+const SERVER_FN_CONTENT_TYPES: &[&str] = &[
+    "application/x-www-form-urlencoded",
+    "application/json",
+    "multipart/form-data",
+];
 
-pub async fn same_origin_only(State(allowed): State<AllowedOrigin>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+pub async fn same_origin_only(
+    State(allowed): State<AllowedOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     let headers = request.headers();
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if let Some(site) = fetch_site {
         if site != "same-origin" && site != "none" {
-            return refuse(StatusCode::FORBIDDEN, &format!("cross-site request refused (Sec-Fetch-Site: {site})"));
+            return refuse(
+                StatusCode::FORBIDDEN,
+                &format!("cross-site request refused (Sec-Fetch-Site: {site})"),
+            );
         }
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         if origin.as_bytes() != allowed.0.as_bytes() {
-            return refuse(StatusCode::FORBIDDEN, "cross-site request refused (Origin does not match)");
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "cross-site request refused (Origin does not match)",
+            );
         }
     }
     if request.uri().path().starts_with("/api/") {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-        let acceptable = content_type.as_deref().is_some_and(|ct| SERVER_FN_CONTENT_TYPES.contains(&ct));
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            });
+        let acceptable = content_type
+            .as_deref()
+            .is_some_and(|ct| SERVER_FN_CONTENT_TYPES.contains(&ct));
         if !acceptable {
-            return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported content type for a server function");
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported content type for a server function",
+            );
         }
     }
     next.run(request).await
@@ -62,11 +90,18 @@ pub async fn same_origin_only(State(allowed): State<AllowedOrigin>, request: Req
 /// Default-deny: a new server function is protected even if its author forgets `require_user()`.
 pub async fn require_login_for_api(session: Session, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/") && !app::auth::PUBLIC_SERVER_FNS.contains(&path) && !is_logged_in(&session).await {
-        let body = serde_json::to_string(&app::error::AppError::Unauthenticated).unwrap_or_default();
+    if path.starts_with("/api/")
+        && !app::auth::PUBLIC_SERVER_FNS.contains(&path)
+        && !is_logged_in(&session).await
+    {
+        let body =
+            serde_json::to_string(&app::error::AppError::Unauthenticated).unwrap_or_default();
         return (
             StatusCode::UNAUTHORIZED,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             body,
         )
             .into_response();
@@ -76,7 +111,14 @@ pub async fn require_login_for_api(session: Session, request: Request, next: Nex
 
 fn refuse(status: StatusCode, message: &str) -> Response {
     tracing::warn!(%status, message, "request refused");
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], message.to_owned())
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        message.to_owned(),
+    )
         .into_response()
 }
 
@@ -84,13 +126,19 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     headers.insert(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     );
-    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }

@@ -12,16 +12,28 @@ use reqwest::StatusCode;
 async fn an_entry_can_be_written_read_edited_and_listed() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let id = alice.create_entry("First day", "2026-11-20", "Travel, work", "It was **sunny**.").await;
+    let id = alice
+        .create_entry(
+            "First day",
+            "2026-11-20",
+            "Travel, work",
+            "It was **sunny**.",
+        )
+        .await;
 
     let (status, entry) = alice.call("entries/get", &[("id", &id.to_string())]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(entry["title"], "First day");
     assert_eq!(entry["entry_date"], "2026-11-20");
     assert_eq!(entry["tags"], serde_json::json!(["travel", "work"]));
-    assert!(entry["body_html"].as_str().unwrap().contains("<strong>sunny</strong>"));
+    assert!(entry["body_html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>sunny</strong>"));
 
-    let (_, editable) = alice.call("entries/for-edit", &[("id", &id.to_string())]).await;
+    let (_, editable) = alice
+        .call("entries/for-edit", &[("id", &id.to_string())])
+        .await;
     assert_eq!(editable["body"], "It was **sunny**.");
     assert_eq!(editable["tags"], "travel, work");
     let version = editable["version"].as_i64().unwrap();
@@ -56,48 +68,115 @@ async fn invalid_input_is_refused_field_by_field() {
     let alice = &users[0];
     let long_title = "t".repeat(201);
     let (_, value) = alice
-        .call("entries/create", &[("title", &long_title), ("entry_date", "2026-13-01"), ("tags", ""), ("body", "x")])
+        .call(
+            "entries/create",
+            &[
+                ("title", &long_title),
+                ("entry_date", "2026-13-01"),
+                ("tags", ""),
+                ("body", "x"),
+            ],
+        )
         .await;
     let error = app_error(&value);
     assert!(error.for_field("title").unwrap().contains("limit is 200"));
-    assert!(error.for_field("entry_date").unwrap().contains("YYYY-MM-DD"));
+    assert!(error
+        .for_field("entry_date")
+        .unwrap()
+        .contains("YYYY-MM-DD"));
 
     let big_body = "a".repeat(200 * 1024 + 1);
-    let (_, value) =
-        alice.call("entries/create", &[("title", ""), ("entry_date", "2026-11-01"), ("tags", ""), ("body", &big_body)]).await;
-    assert!(app_error(&value).for_field("body").unwrap().contains("limit is 200 KB"));
+    let (_, value) = alice
+        .call(
+            "entries/create",
+            &[
+                ("title", ""),
+                ("entry_date", "2026-11-01"),
+                ("tags", ""),
+                ("body", &big_body),
+            ],
+        )
+        .await;
+    assert!(app_error(&value)
+        .for_field("body")
+        .unwrap()
+        .contains("limit is 200 KB"));
 
     let tags: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
     let (_, value) = alice
-        .call("entries/create", &[("title", "x"), ("entry_date", "2026-11-01"), ("tags", &tags.join(",")), ("body", "")])
+        .call(
+            "entries/create",
+            &[
+                ("title", "x"),
+                ("entry_date", "2026-11-01"),
+                ("tags", &tags.join(",")),
+                ("body", ""),
+            ],
+        )
         .await;
-    assert!(app_error(&value).for_field("tags").unwrap().contains("at most 20"));
+    assert!(app_error(&value)
+        .for_field("tags")
+        .unwrap()
+        .contains("at most 20"));
 
     let (_, page) = alice.call("entries/list", &[]).await;
-    assert_eq!(page["entries"].as_array().unwrap().len(), 0, "nothing invalid was stored");
+    assert_eq!(
+        page["entries"].as_array().unwrap().len(),
+        0,
+        "nothing invalid was stored"
+    );
 }
 
 #[tokio::test]
 async fn a_plain_form_post_with_invalid_input_keeps_the_text_for_the_form() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let res = alice.post_form("/api/entries/create", "title=Hello&entry_date=bad-date&tags=&body=My+precious+words").await;
+    let res = alice
+        .post_form(
+            "/api/entries/create",
+            "title=Hello&entry_date=bad-date&tags=&body=My+precious+words",
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/journal/new");
     let page = alice.get("/journal/new").await.text().await.unwrap();
-    assert!(page.contains("My precious words"), "the form comes back with the text");
-    assert!(page.contains("YYYY-MM-DD"), "and the error next to the date");
+    assert!(
+        page.contains("My precious words"),
+        "the form comes back with the text"
+    );
+    assert!(
+        page.contains("YYYY-MM-DD"),
+        "and the error next to the date"
+    );
 
-    let res = alice.post_form("/api/entries/create", "title=Hello&entry_date=bad-date&tags=&body=My+precious+words").await;
+    let res = alice
+        .post_form(
+            "/api/entries/create",
+            "title=Hello&entry_date=bad-date&tags=&body=My+precious+words",
+        )
+        .await;
     assert_eq!(location(&res), "/journal/new");
-    let (_, draft) = alice.call("entries/draft", &[("path", "/journal/new")]).await;
+    let (_, draft) = alice
+        .call("entries/draft", &[("path", "/journal/new")])
+        .await;
     assert_eq!(draft["body"], "My precious words");
     assert_eq!(draft["title"], "Hello");
     assert!(app_error(&draft["error"]).for_field("entry_date").is_some());
-    assert!(alice.call("entries/draft", &[("path", "/journal/1/edit")]).await.1.is_null(), "drafts belong to their form");
+    assert!(
+        alice
+            .call("entries/draft", &[("path", "/journal/1/edit")])
+            .await
+            .1
+            .is_null(),
+        "drafts belong to their form"
+    );
     // Once the entry is saved, the draft is gone.
-    alice.create_entry("Hello", "2026-11-02", "", "My precious words").await;
-    let (_, again) = alice.call("entries/draft", &[("path", "/journal/new")]).await;
+    alice
+        .create_entry("Hello", "2026-11-02", "", "My precious words")
+        .await;
+    let (_, again) = alice
+        .call("entries/draft", &[("path", "/journal/new")])
+        .await;
     assert!(again.is_null(), "a successful save clears the draft");
 }
 
@@ -105,28 +184,54 @@ async fn a_plain_form_post_with_invalid_input_keeps_the_text_for_the_form() {
 async fn a_plain_form_post_that_succeeds_redirects_to_the_entry_with_a_flash() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let res = alice.post_form("/api/entries/create", "title=Hello&entry_date=2026-11-02&tags=&body=Words").await;
+    let res = alice
+        .post_form(
+            "/api/entries/create",
+            "title=Hello&entry_date=2026-11-02&tags=&body=Words",
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let to = location(&res);
     assert!(to.starts_with("/journal/"), "{to}");
-    let cookie = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
-    assert!(cookie.iter().any(|c| c.starts_with("quire_flash=")), "{cookie:?}");
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        cookie.iter().any(|c| c.starts_with("quire_flash=")),
+        "{cookie:?}"
+    );
     let page = alice.get(&to).await.text().await.unwrap();
-    assert!(page.contains("Entry saved"), "the flash is shown on the next page");
+    assert!(
+        page.contains("Entry saved"),
+        "the flash is shown on the next page"
+    );
 }
 
 #[tokio::test]
 async fn saving_over_a_newer_version_is_a_conflict_and_changes_nothing() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let id = alice.create_entry("Shared", "2026-11-20", "", "original").await.to_string();
+    let id = alice
+        .create_entry("Shared", "2026-11-20", "", "original")
+        .await
+        .to_string();
     let update = |version: &'static str, body: &'static str| {
         let id = id.clone();
         async move {
             alice
                 .call(
                     "entries/update",
-                    &[("id", &id), ("version", version), ("title", "Shared"), ("entry_date", "2026-11-20"), ("tags", ""), ("body", body)],
+                    &[
+                        ("id", &id),
+                        ("version", version),
+                        ("title", "Shared"),
+                        ("entry_date", "2026-11-20"),
+                        ("tags", ""),
+                        ("body", body),
+                    ],
                 )
                 .await
         }
@@ -136,7 +241,10 @@ async fn saving_over_a_newer_version_is_a_conflict_and_changes_nothing() {
     let (_, value) = update("1", "tab two").await;
     assert_eq!(app_error(&value), AppError::Conflict { current_version: 2 });
     let (_, editable) = alice.call("entries/for-edit", &[("id", &id)]).await;
-    assert_eq!(editable["body"], "tab one", "the stale save did not overwrite");
+    assert_eq!(
+        editable["body"], "tab one",
+        "the stale save did not overwrite"
+    );
     // Saving again against the current version (the person's "save anyway") works.
     let (status, _) = update("2", "tab two").await;
     assert_eq!(status, StatusCode::OK);
@@ -146,32 +254,86 @@ async fn saving_over_a_newer_version_is_a_conflict_and_changes_nothing() {
 async fn the_trash_lifecycle_delete_restore_and_purge() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let id = alice.create_entry("Temporary", "2026-11-20", "", "soon gone").await.to_string();
+    let id = alice
+        .create_entry("Temporary", "2026-11-20", "", "soon gone")
+        .await
+        .to_string();
 
-    assert_eq!(alice.call("entries/delete", &[("id", &id)]).await.0, StatusCode::OK);
-    assert_eq!(app_error(&alice.call("entries/get", &[("id", &id)]).await.1), AppError::NotFound);
-    assert_eq!(alice.call("entries/list", &[]).await.1["entries"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        alice.call("entries/delete", &[("id", &id)]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app_error(&alice.call("entries/get", &[("id", &id)]).await.1),
+        AppError::NotFound
+    );
+    assert_eq!(
+        alice.call("entries/list", &[]).await.1["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let (_, trash) = alice.call("entries/trash", &[]).await;
     assert_eq!(trash.as_array().unwrap().len(), 1);
     assert_eq!(trash[0]["title"], "Temporary");
 
-    assert_eq!(alice.call("entries/restore", &[("id", &id)]).await.0, StatusCode::OK);
-    assert_eq!(alice.call("entries/get", &[("id", &id)]).await.0, StatusCode::OK);
-    assert_eq!(alice.call("entries/trash", &[]).await.1.as_array().unwrap().len(), 0);
+    assert_eq!(
+        alice.call("entries/restore", &[("id", &id)]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        alice.call("entries/get", &[("id", &id)]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        alice
+            .call("entries/trash", &[])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 
     alice.call("entries/delete", &[("id", &id)]).await;
-    assert_eq!(alice.call("entries/purge", &[("id", &id)]).await.0, StatusCode::OK);
-    assert_eq!(alice.call("entries/trash", &[]).await.1.as_array().unwrap().len(), 0);
-    assert_eq!(app_error(&alice.call("entries/restore", &[("id", &id)]).await.1), AppError::NotFound);
+    assert_eq!(
+        alice.call("entries/purge", &[("id", &id)]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        alice
+            .call("entries/trash", &[])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app_error(&alice.call("entries/restore", &[("id", &id)]).await.1),
+        AppError::NotFound
+    );
 }
 
 #[tokio::test]
 async fn a_live_entry_cannot_be_purged_directly() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let id = alice.create_entry("Keep", "2026-11-20", "", "x").await.to_string();
-    assert_eq!(app_error(&alice.call("entries/purge", &[("id", &id)]).await.1), AppError::NotFound);
-    assert_eq!(alice.call("entries/get", &[("id", &id)]).await.0, StatusCode::OK);
+    let id = alice
+        .create_entry("Keep", "2026-11-20", "", "x")
+        .await
+        .to_string();
+    assert_eq!(
+        app_error(&alice.call("entries/purge", &[("id", &id)]).await.1),
+        AppError::NotFound
+    );
+    assert_eq!(
+        alice.call("entries/get", &[("id", &id)]).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -180,10 +342,18 @@ async fn trash_older_than_30_days_is_purged() {
     let alice = &users[0];
     let old = alice.create_entry("Old", "2026-01-01", "", "x").await;
     let recent = alice.create_entry("Recent", "2026-01-02", "", "y").await;
-    alice.call("entries/delete", &[("id", &old.to_string())]).await;
-    alice.call("entries/delete", &[("id", &recent.to_string())]).await;
+    alice
+        .call("entries/delete", &[("id", &old.to_string())])
+        .await;
+    alice
+        .call("entries/delete", &[("id", &recent.to_string())])
+        .await;
     let db = &app.quire.state.db;
-    sqlx::query("UPDATE entries SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = ?1").bind(old).execute(db).await.unwrap();
+    sqlx::query("UPDATE entries SET deleted_at = '2020-01-01T00:00:00Z' WHERE id = ?1")
+        .bind(old)
+        .execute(db)
+        .await
+        .unwrap();
     assert_eq!(app::entries::repo::purge_expired(db, 30).await.unwrap(), 1);
     let (_, trash) = alice.call("entries/trash", &[]).await;
     assert_eq!(trash.as_array().unwrap().len(), 1);
@@ -194,33 +364,113 @@ async fn trash_older_than_30_days_is_purged() {
 async fn bob_can_neither_read_list_search_update_delete_restore_nor_purge_alices_entries() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice(), TestUser::bob()]).await;
     let (alice, bob) = (&users[0], &users[1]);
-    let id = alice.create_entry("Alice's secret", "2026-11-20", "private", "The treasure is buried.").await;
-    let trashed = alice.create_entry("Alice's trashed", "2026-11-19", "", "gone").await;
-    alice.call("entries/delete", &[("id", &trashed.to_string())]).await;
+    let id = alice
+        .create_entry(
+            "Alice's secret",
+            "2026-11-20",
+            "private",
+            "The treasure is buried.",
+        )
+        .await;
+    let trashed = alice
+        .create_entry("Alice's trashed", "2026-11-19", "", "gone")
+        .await;
+    alice
+        .call("entries/delete", &[("id", &trashed.to_string())])
+        .await;
     let id_s = id.to_string();
 
-    assert_eq!(app_error(&bob.call("entries/get", &[("id", &id_s)]).await.1), AppError::NotFound);
-    assert_eq!(app_error(&bob.call("entries/for-edit", &[("id", &id_s)]).await.1), AppError::NotFound);
-    assert_eq!(bob.call("entries/list", &[]).await.1["entries"].as_array().unwrap().len(), 0);
-    assert_eq!(bob.call("entries/search", &[("q", "treasure")]).await.1.as_array().unwrap().len(), 0);
-    assert_eq!(bob.call("entries/tags", &[]).await.1.as_array().unwrap().len(), 0);
-    assert_eq!(bob.call("entries/trash", &[]).await.1.as_array().unwrap().len(), 0);
+    assert_eq!(
+        app_error(&bob.call("entries/get", &[("id", &id_s)]).await.1),
+        AppError::NotFound
+    );
+    assert_eq!(
+        app_error(&bob.call("entries/for-edit", &[("id", &id_s)]).await.1),
+        AppError::NotFound
+    );
+    assert_eq!(
+        bob.call("entries/list", &[]).await.1["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        bob.call("entries/search", &[("q", "treasure")])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        bob.call("entries/tags", &[])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        bob.call("entries/trash", &[])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let (_, value) = bob
         .call(
             "entries/update",
-            &[("id", &id_s), ("version", "1"), ("title", "pwned"), ("entry_date", "2026-11-20"), ("tags", ""), ("body", "pwned")],
+            &[
+                ("id", &id_s),
+                ("version", "1"),
+                ("title", "pwned"),
+                ("entry_date", "2026-11-20"),
+                ("tags", ""),
+                ("body", "pwned"),
+            ],
         )
         .await;
     assert_eq!(app_error(&value), AppError::NotFound);
-    assert_eq!(app_error(&bob.call("entries/delete", &[("id", &id_s)]).await.1), AppError::NotFound);
-    assert_eq!(app_error(&bob.call("entries/restore", &[("id", &trashed.to_string())]).await.1), AppError::NotFound);
-    assert_eq!(app_error(&bob.call("entries/purge", &[("id", &trashed.to_string())]).await.1), AppError::NotFound);
+    assert_eq!(
+        app_error(&bob.call("entries/delete", &[("id", &id_s)]).await.1),
+        AppError::NotFound
+    );
+    assert_eq!(
+        app_error(
+            &bob.call("entries/restore", &[("id", &trashed.to_string())])
+                .await
+                .1
+        ),
+        AppError::NotFound
+    );
+    assert_eq!(
+        app_error(
+            &bob.call("entries/purge", &[("id", &trashed.to_string())])
+                .await
+                .1
+        ),
+        AppError::NotFound
+    );
     bob.call("entries/empty-trash", &[]).await;
 
     // Alice's data is untouched.
     let (_, entry) = alice.call("entries/get", &[("id", &id_s)]).await;
     assert_eq!(entry["title"], "Alice's secret");
-    assert_eq!(alice.call("entries/trash", &[]).await.1.as_array().unwrap().len(), 1);
+    assert_eq!(
+        alice
+            .call("entries/trash", &[])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // And the page for Bob is the same 404 as for a missing entry.
     let bobs_view = bob.get(&format!("/journal/{id}")).await;
     assert_eq!(bobs_view.status(), StatusCode::NOT_FOUND);
@@ -233,17 +483,30 @@ async fn pages_are_newest_day_first_and_keyset_navigation_visits_every_entry_onc
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
     for day in 1..=45 {
-        alice.create_entry(&format!("Day {day}"), &format!("2026-01-{:02}", (day - 1) % 28 + 1), "", "x").await;
+        alice
+            .create_entry(
+                &format!("Day {day}"),
+                &format!("2026-01-{:02}", (day - 1) % 28 + 1),
+                "",
+                "x",
+            )
+            .await;
     }
     let mut seen = Vec::new();
     let mut before: Option<String> = None;
     let mut pages = 0;
     loop {
-        let params: Vec<(&str, &str)> = before.as_deref().map(|b| vec![("before", b)]).unwrap_or_default();
+        let params: Vec<(&str, &str)> = before
+            .as_deref()
+            .map(|b| vec![("before", b)])
+            .unwrap_or_default();
         let (_, page) = alice.call("entries/list", &params).await;
         pages += 1;
         for e in page["entries"].as_array().unwrap() {
-            seen.push((e["entry_date"].as_str().unwrap().to_owned(), e["id"].as_i64().unwrap()));
+            seen.push((
+                e["entry_date"].as_str().unwrap().to_owned(),
+                e["id"].as_i64().unwrap(),
+            ));
         }
         match page["older"].as_str() {
             Some(cursor) => before = Some(cursor.to_owned()),
@@ -258,8 +521,18 @@ async fn pages_are_newest_day_first_and_keyset_navigation_visits_every_entry_onc
 
     // Going back with `after` from the second page gives the first page again.
     let (_, first) = alice.call("entries/list", &[]).await;
-    let (_, second) = alice.call("entries/list", &[("before", first["older"].as_str().unwrap())]).await;
-    let (_, back) = alice.call("entries/list", &[("after", second["newer"].as_str().unwrap())]).await;
+    let (_, second) = alice
+        .call(
+            "entries/list",
+            &[("before", first["older"].as_str().unwrap())],
+        )
+        .await;
+    let (_, back) = alice
+        .call(
+            "entries/list",
+            &[("after", second["newer"].as_str().unwrap())],
+        )
+        .await;
     assert_eq!(back["entries"], first["entries"]);
     assert!(back["newer"].is_null(), "the first page has no newer page");
 }
@@ -269,64 +542,195 @@ async fn lists_filter_by_tag_and_date_range() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
     alice.create_entry("A", "2026-03-01", "travel", "x").await;
-    alice.create_entry("B", "2026-03-15", "travel, food", "x").await;
+    alice
+        .create_entry("B", "2026-03-15", "travel, food", "x")
+        .await;
     alice.create_entry("C", "2026-04-01", "food", "x").await;
-    let titles = |v: &serde_json::Value| v["entries"].as_array().unwrap().iter().map(|e| e["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
-    assert_eq!(titles(&alice.call("entries/list", &[("tag", "travel")]).await.1), vec!["B", "A"]);
-    assert_eq!(titles(&alice.call("entries/list", &[("from", "2026-03-10"), ("to", "2026-03-31")]).await.1), vec!["B"]);
-    assert_eq!(titles(&alice.call("entries/list", &[("tag", "food"), ("from", "2026-03-20")]).await.1), vec!["C"]);
-    let (_, bad) = alice.call("entries/list", &[("from", "2026-04-01"), ("to", "2026-03-01")]).await;
+    let titles = |v: &serde_json::Value| {
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["title"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(&alice.call("entries/list", &[("tag", "travel")]).await.1),
+        vec!["B", "A"]
+    );
+    assert_eq!(
+        titles(
+            &alice
+                .call(
+                    "entries/list",
+                    &[("from", "2026-03-10"), ("to", "2026-03-31")]
+                )
+                .await
+                .1
+        ),
+        vec!["B"]
+    );
+    assert_eq!(
+        titles(
+            &alice
+                .call("entries/list", &[("tag", "food"), ("from", "2026-03-20")])
+                .await
+                .1
+        ),
+        vec!["C"]
+    );
+    let (_, bad) = alice
+        .call(
+            "entries/list",
+            &[("from", "2026-04-01"), ("to", "2026-03-01")],
+        )
+        .await;
     assert!(app_error(&bad).for_field("to").is_some());
     let (_, tags) = alice.call("entries/tags", &[]).await;
-    assert_eq!(tags, serde_json::json!([{"tag": "food", "count": 2}, {"tag": "travel", "count": 2}]));
+    assert_eq!(
+        tags,
+        serde_json::json!([{"tag": "food", "count": 2}, {"tag": "travel", "count": 2}])
+    );
 }
 
 #[tokio::test]
 async fn search_ranks_title_matches_first_and_highlights_without_html() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    alice.create_entry("Groceries", "2026-05-01", "", "Bought a lighthouse postcard <script>alert(1)</script>").await;
-    alice.create_entry("Lighthouse trip", "2026-05-02", "travel", "We walked all day.").await;
-    alice.create_entry("Nothing", "2026-05-03", "", "Quiet day.").await;
+    alice
+        .create_entry(
+            "Groceries",
+            "2026-05-01",
+            "",
+            "Bought a lighthouse postcard <script>alert(1)</script>",
+        )
+        .await;
+    alice
+        .create_entry(
+            "Lighthouse trip",
+            "2026-05-02",
+            "travel",
+            "We walked all day.",
+        )
+        .await;
+    alice
+        .create_entry("Nothing", "2026-05-03", "", "Quiet day.")
+        .await;
 
     let (status, hits) = alice.call("entries/search", &[("q", "lighthouse")]).await;
     assert_eq!(status, StatusCode::OK, "{hits}");
     let hits = hits.as_array().unwrap();
     assert_eq!(hits.len(), 2);
-    assert_eq!(hits[0]["title"], "Lighthouse trip", "a title match ranks above a body match");
+    assert_eq!(
+        hits[0]["title"], "Lighthouse trip",
+        "a title match ranks above a body match"
+    );
     let snippet = &hits[1]["snippet"];
-    let marked: Vec<&str> = snippet.as_array().unwrap().iter().filter(|p| p["hit"] == true).map(|p| p["text"].as_str().unwrap()).collect();
+    let marked: Vec<&str> = snippet
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["hit"] == true)
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
     assert_eq!(marked, vec!["lighthouse"]);
-    let text: String = snippet.as_array().unwrap().iter().map(|p| p["text"].as_str().unwrap()).collect();
-    assert!(text.contains("<script>"), "user text stays text in the snippet parts: {text}");
+    let text: String = snippet
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        text.contains("<script>"),
+        "user text stays text in the snippet parts: {text}"
+    );
 
     // Prefix match on the last word, operators are plain words, filters apply.
-    assert_eq!(alice.call("entries/search", &[("q", "lightho")]).await.1.as_array().unwrap().len(), 2);
-    assert_eq!(alice.call("entries/search", &[("q", "lighthouse OR quiet")]).await.1.as_array().unwrap().len(), 0);
-    assert_eq!(alice.call("entries/search", &[("q", "\"lighthouse")]).await.1.as_array().unwrap().len(), 2);
-    assert_eq!(alice.call("entries/search", &[("q", "lighthouse"), ("tag", "travel")]).await.1.as_array().unwrap().len(), 1);
-    assert!(app_error(&alice.call("entries/search", &[("q", "  ")]).await.1).for_field("q").is_some());
+    assert_eq!(
+        alice
+            .call("entries/search", &[("q", "lightho")])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        alice
+            .call("entries/search", &[("q", "lighthouse OR quiet")])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        alice
+            .call("entries/search", &[("q", "\"lighthouse")])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        alice
+            .call("entries/search", &[("q", "lighthouse"), ("tag", "travel")])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        app_error(&alice.call("entries/search", &[("q", "  ")]).await.1)
+            .for_field("q")
+            .is_some()
+    );
 }
 
 #[tokio::test]
 async fn search_does_not_find_trashed_entries() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let id = alice.create_entry("Zebra", "2026-05-01", "", "stripes").await;
-    alice.call("entries/delete", &[("id", &id.to_string())]).await;
-    assert_eq!(alice.call("entries/search", &[("q", "zebra")]).await.1.as_array().unwrap().len(), 0);
+    let id = alice
+        .create_entry("Zebra", "2026-05-01", "", "stripes")
+        .await;
+    alice
+        .call("entries/delete", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(
+        alice
+            .call("entries/search", &[("q", "zebra")])
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[tokio::test]
 async fn the_preview_renders_like_the_entry_page_and_strips_hostile_markup() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    let hostile = "# Hi\n<script>alert(1)</script><img src=x onerror=alert(1)>[x](javascript:alert(1))";
+    let hostile =
+        "# Hi\n<script>alert(1)</script><img src=x onerror=alert(1)>[x](javascript:alert(1))";
     let (status, html) = alice.call("entries/preview", &[("body", hostile)]).await;
     assert_eq!(status, StatusCode::OK);
     let html = html.as_str().unwrap().to_lowercase();
     assert!(html.contains("<h1>hi</h1>"));
-    assert!(!html.contains("<script") && !html.contains("onerror") && !html.contains("href=\"javascript"), "{html}");
+    assert!(
+        !html.contains("<script")
+            && !html.contains("onerror")
+            && !html.contains("href=\"javascript"),
+        "{html}"
+    );
     let id = alice.create_entry("", "2026-05-01", "", hostile).await;
     let (_, entry) = alice.call("entries/get", &[("id", &id.to_string())]).await;
     assert_eq!(entry["body_html"].as_str().unwrap().to_lowercase(), html);
@@ -339,7 +743,9 @@ async fn the_calendar_counts_entries_per_day_and_links_to_each_day() {
     alice.create_entry("a", "2025-03-10", "", "x").await;
     alice.create_entry("b", "2025-03-10", "", "y").await;
     alice.create_entry("c", "2025-12-31", "", "z").await;
-    alice.create_entry("other year", "2024-03-10", "", "z").await;
+    alice
+        .create_entry("other year", "2024-03-10", "", "z")
+        .await;
     bob.create_entry("bob", "2025-03-11", "", "z").await;
 
     let (_, cal) = alice.call("entries/calendar", &[("year", "2025")]).await;
@@ -349,11 +755,27 @@ async fn the_calendar_counts_entries_per_day_and_links_to_each_day() {
     assert_eq!(days.len(), 365);
     let day = |date: &str| days.iter().find(|d| d["date"] == date).unwrap().clone();
     assert_eq!(day("2025-03-10")["count"], 2);
-    assert_eq!(day("2025-03-11")["count"], 0, "bob's entries are not on alice's calendar");
+    assert_eq!(
+        day("2025-03-11")["count"],
+        0,
+        "bob's entries are not on alice's calendar"
+    );
     assert_eq!(day("2025-01-01")["row"], 2, "1 Jan 2025 is a Wednesday");
 
-    let page = alice.get("/journal/calendar?year=2025").await.text().await.unwrap();
-    assert!(page.contains("href=\"/journal?from=2025-03-10&amp;to=2025-03-10\""), "days link to their entries");
+    let page = alice
+        .get("/journal/calendar?year=2025")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("href=\"/journal?from=2025-03-10&amp;to=2025-03-10\""),
+        "days link to their entries"
+    );
     assert!(page.contains("3 entries on 2 days in 2025"));
-    assert!(app_error(&alice.call("entries/calendar", &[("year", "1800")]).await.1).for_field("year").is_some());
+    assert!(
+        app_error(&alice.call("entries/calendar", &[("year", "1800")]).await.1)
+            .for_field("year")
+            .is_some()
+    );
 }

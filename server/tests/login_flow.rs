@@ -33,7 +33,10 @@ async fn anonymous_visitors_to_a_protected_page_are_sent_to_login_with_next() {
     let res = browser.get("/journal").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), "/login?next=%2Fjournal");
-    assert!(!res.text().await.unwrap().contains("Your journal"), "no protected content in the redirect");
+    assert!(
+        !res.text().await.unwrap().contains("Your journal"),
+        "no protected content in the redirect"
+    );
 }
 
 #[tokio::test]
@@ -50,11 +53,16 @@ async fn the_session_id_changes_at_login() {
     let (app, _provider) = spawn_with_provider().await;
     let browser = Browser::new(&app);
     let authorize = browser.start_login("/journal").await;
-    let before = browser.session_cookie().expect("a pending login has a session");
+    let before = browser
+        .session_cookie()
+        .expect("a pending login has a session");
     let callback = browser.authorize(&authorize).await;
     browser.get(&callback).await;
     let after = browser.session_cookie().expect("logged-in session");
-    assert_ne!(before, after, "the session id is rotated at login (no fixation)");
+    assert_ne!(
+        before, after,
+        "the session id is rotated at login (no fixation)"
+    );
     assert!(browser.me().await.is_some());
 }
 
@@ -74,10 +82,18 @@ async fn an_unverified_admin_email_does_not_get_the_admin_role_nor_the_admins_ac
     let admin_id = admin.me().await.unwrap().id;
 
     let mallory = Browser::new(&app);
-    mallory.login_as(&provider, TestUser::new("mallory-sub", "admin@example.com", false, "Mallory")).await;
+    mallory
+        .login_as(
+            &provider,
+            TestUser::new("mallory-sub", "admin@example.com", false, "Mallory"),
+        )
+        .await;
     let me = mallory.me().await.unwrap();
     assert_eq!(me.role, Role::User);
-    assert_ne!(me.id, admin_id, "accounts are keyed by (issuer, sub), never merged by email");
+    assert_ne!(
+        me.id, admin_id,
+        "accounts are keyed by (issuer, sub), never merged by email"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +103,12 @@ async fn attributes_are_refreshed_at_each_login_for_the_same_subject() {
     first.login_as(&provider, TestUser::alice()).await;
     let id = first.me().await.unwrap().id;
     let second = Browser::new(&app);
-    second.login_as(&provider, TestUser::new("alice-sub", "alice@new.example", true, "Alice L.")).await;
+    second
+        .login_as(
+            &provider,
+            TestUser::new("alice-sub", "alice@new.example", true, "Alice L."),
+        )
+        .await;
     let me = second.me().await.unwrap();
     assert_eq!(me.id, id);
     assert_eq!(me.display_name, "Alice L.");
@@ -103,7 +124,11 @@ async fn assert_forgery_is_refused(forgery: Forgery, expected_reason: &str) {
         landed.starts_with(&format!("/login/error?reason={expected_reason}&")),
         "{forgery:?} must land on the login-error page, got {landed}"
     );
-    assert_eq!(browser.me().await, None, "{forgery:?} must leave the person logged out");
+    assert_eq!(
+        browser.me().await,
+        None,
+        "{forgery:?} must leave the person logged out"
+    );
     let page = browser.get(&landed).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
@@ -163,7 +188,10 @@ async fn a_mismatched_state_is_refused() {
     let callback = browser.authorize(&authorize).await;
     let forged = regex_replace_state(&callback, "forged-state");
     let landed = location(&browser.get(&forged).await);
-    assert!(landed.starts_with("/login/error?reason=expired"), "{landed}");
+    assert!(
+        landed.starts_with("/login/error?reason=expired"),
+        "{landed}"
+    );
     assert_eq!(browser.me().await, None);
 }
 
@@ -178,7 +206,10 @@ async fn a_replayed_callback_is_refused() {
     browser.post_form("/api/auth/logout", "").await;
     assert_eq!(browser.me().await, None);
     let landed = location(&browser.get(&callback).await);
-    assert!(landed.starts_with("/login/error?reason=expired"), "{landed}");
+    assert!(
+        landed.starts_with("/login/error?reason=expired"),
+        "{landed}"
+    );
     assert_eq!(browser.me().await, None);
 }
 
@@ -192,7 +223,10 @@ async fn a_callback_in_another_browser_is_refused() {
     let callback = attacker.authorize(&authorize).await;
     let victim = Browser::new(&app);
     let landed = location(&victim.get(&callback).await);
-    assert!(landed.starts_with("/login/error?reason=expired"), "{landed}");
+    assert!(
+        landed.starts_with("/login/error?reason=expired"),
+        "{landed}"
+    );
     assert_eq!(victim.me().await, None);
 }
 
@@ -206,7 +240,10 @@ async fn a_bad_authorization_code_is_refused() {
     let rest = after.split_once('&').map(|(_, r)| r).unwrap_or("");
     let forged = format!("{before}code=not-a-real-code&{rest}");
     let landed = location(&browser.get(&forged).await);
-    assert!(landed.starts_with("/login/error?reason=provider"), "{landed}");
+    assert!(
+        landed.starts_with("/login/error?reason=provider"),
+        "{landed}"
+    );
     assert_eq!(browser.me().await, None);
 }
 
@@ -216,9 +253,17 @@ async fn an_unknown_key_id_makes_quire_refetch_the_key_set_once() {
     let hits_before = provider.discovery_hits();
     provider.rotate_key();
     let browser = Browser::new(&app);
-    assert_eq!(browser.login("/journal").await, "/journal", "login succeeds with the rotated key");
+    assert_eq!(
+        browser.login("/journal").await,
+        "/journal",
+        "login succeeds with the rotated key"
+    );
     assert!(browser.me().await.is_some());
-    assert_eq!(provider.discovery_hits(), hits_before + 1, "exactly one re-discovery");
+    assert_eq!(
+        provider.discovery_hits(),
+        hits_before + 1,
+        "exactly one re-discovery"
+    );
 }
 
 #[tokio::test]
@@ -231,20 +276,35 @@ async fn logout_ends_the_session_on_the_server_and_continues_at_the_provider() {
     let res = browser.post_form("/api/auth/logout", "").await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let target = location(&res);
-    assert!(target.contains("/logout?"), "continues at the end_session_endpoint: {target}");
+    assert!(
+        target.contains("/logout?"),
+        "continues at the end_session_endpoint: {target}"
+    );
     assert!(target.contains("id_token_hint="));
-    assert!(target.contains(&format!("post_logout_redirect_uri={}", common::urlencode(&format!("{}/", app.base)))));
+    assert!(target.contains(&format!(
+        "post_logout_redirect_uri={}",
+        common::urlencode(&format!("{}/", app.base))
+    )));
     assert_eq!(browser.me().await, None);
 
     // The old cookie is worthless now: the record is gone from the server.
     let replay = reqwest::Client::new()
         .post(format!("{}/api/auth/me", app.base))
-        .header("cookie", format!("{}={stolen_cookie}", server::SESSION_COOKIE))
+        .header(
+            "cookie",
+            format!("{}={stolen_cookie}", server::SESSION_COOKIE),
+        )
         .header("content-type", "application/x-www-form-urlencoded")
         .send()
         .await
         .unwrap();
-    assert_eq!(replay.json::<Option<app::session::SessionUser>>().await.unwrap(), None);
+    assert_eq!(
+        replay
+            .json::<Option<app::session::SessionUser>>()
+            .await
+            .unwrap(),
+        None
+    );
     let page = browser.get("/journal").await;
     assert_eq!(page.status(), StatusCode::FOUND);
 }
@@ -258,19 +318,28 @@ async fn quire_starts_while_the_provider_is_down_and_logs_in_once_it_is_up() {
     let app = spawn_app(&issuer, &[]).await;
     let browser = Browser::new(&app);
 
-    let res = browser.post_form("/api/auth/login", "next=%2Fjournal").await;
+    let res = browser
+        .post_form("/api/auth/login", "next=%2Fjournal")
+        .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let to = location(&res);
     assert_eq!(to, "/login?error=unavailable&next=%2Fjournal");
     let page = browser.get(&to).await.text().await.unwrap();
-    assert!(page.contains("identity provider is unavailable"), "the login page explains the outage");
+    assert!(
+        page.contains("identity provider is unavailable"),
+        "the login page explains the outage"
+    );
 
     // The provider comes up on that port; Quire discovers it without a restart.
-    let listener = tokio::net::TcpListener::bind(issuer.trim_start_matches("http://")).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(issuer.trim_start_matches("http://"))
+        .await
+        .unwrap();
     let _provider = common::provider::TestProvider::serve_on(listener).await;
     let mut landed = String::new();
     for _ in 0..100 {
-        let res = browser.post_form("/api/auth/login", "next=%2Fjournal").await;
+        let res = browser
+            .post_form("/api/auth/login", "next=%2Fjournal")
+            .await;
         if location(&res).starts_with(&issuer) {
             let callback = browser.authorize(&location(&res)).await;
             landed = location(&browser.get(&callback).await);
@@ -286,7 +355,13 @@ fn regex_replace_state(url: &str, new_state: &str) -> String {
     let (base, query) = url.split_once('?').unwrap();
     let query: Vec<String> = query
         .split('&')
-        .map(|pair| if pair.starts_with("state=") { format!("state={new_state}") } else { pair.to_owned() })
+        .map(|pair| {
+            if pair.starts_with("state=") {
+                format!("state={new_state}")
+            } else {
+                pair.to_owned()
+            }
+        })
         .collect();
     format!("{base}?{}", query.join("&"))
 }

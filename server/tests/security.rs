@@ -10,14 +10,23 @@ use reqwest::{header, StatusCode};
 #[tokio::test]
 async fn every_server_function_refuses_anonymous_callers_unless_allowlisted() {
     let (app, _provider) = spawn_with_provider().await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let registered: Vec<(String, String)> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, method)| (path.to_owned(), method.to_string()))
         .collect();
-    assert!(registered.len() >= 4, "server functions are registered: {registered:?}");
+    assert!(
+        registered.len() >= 4,
+        "server functions are registered: {registered:?}"
+    );
 
     for public in app::auth::PUBLIC_SERVER_FNS {
-        assert!(registered.iter().any(|(p, _)| p == public), "allowlisted {public} is a registered server function");
+        assert!(
+            registered.iter().any(|(p, _)| p == public),
+            "allowlisted {public} is a registered server function"
+        );
     }
 
     let mut protected = 0;
@@ -34,12 +43,19 @@ async fn every_server_function_refuses_anonymous_callers_unless_allowlisted() {
             assert_ne!(res.status(), StatusCode::UNAUTHORIZED, "{path} is public");
         } else {
             protected += 1;
-            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path} must refuse anonymous callers");
+            assert_eq!(
+                res.status(),
+                StatusCode::UNAUTHORIZED,
+                "{path} must refuse anonymous callers"
+            );
             let body: app::error::AppError = res.json().await.unwrap();
             assert_eq!(body, app::error::AppError::Unauthenticated, "{path}");
         }
     }
-    assert!(protected >= 1, "at least one protected server function exists");
+    assert!(
+        protected >= 1,
+        "at least one protected server function exists"
+    );
 }
 
 #[tokio::test]
@@ -50,7 +66,10 @@ async fn a_regular_user_is_refused_by_admin_functions_and_an_admin_is_served() {
     let res = alice.post_form("/api/admin/accounts", "").await;
     assert!(!res.status().is_success(), "refused: {}", res.status());
     let body = res.text().await.unwrap();
-    assert!(body.contains("Forbidden"), "regular users get Forbidden: {body}");
+    assert!(
+        body.contains("Forbidden"),
+        "regular users get Forbidden: {body}"
+    );
 
     let admin = Browser::new(&app);
     admin.login_as(&provider, TestUser::admin()).await;
@@ -77,7 +96,10 @@ async fn the_admin_page_is_a_403_for_regular_users() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let html = res.text().await.unwrap();
     assert!(html.contains("You can’t open this page"));
-    assert!(!html.contains("href=\"/admin\""), "no admin link for regular users");
+    assert!(
+        !html.contains("href=\"/admin\""),
+        "no admin link for regular users"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +139,10 @@ async fn a_cross_site_form_post_is_refused() {
         .unwrap();
     assert_eq!(same_site_other_port.status(), StatusCode::FORBIDDEN);
 
-    assert!(alice.me().await.is_some(), "none of those requests logged Alice out");
+    assert!(
+        alice.me().await.is_some(),
+        "none of those requests logged Alice out"
+    );
 }
 
 #[tokio::test]
@@ -141,19 +166,37 @@ async fn a_server_function_call_with_a_plain_text_body_is_refused() {
 async fn session_cookies_are_http_only_lax_and_scoped_to_the_site() {
     let (app, _provider) = spawn_with_provider().await;
     let browser = Browser::new(&app);
-    let res = browser.post_form("/api/auth/login", "next=%2Fjournal").await;
-    let cookie = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
-    assert!(cookie.starts_with(&format!("{}=", server::SESSION_COOKIE)), "{cookie}");
+    let res = browser
+        .post_form("/api/auth/login", "next=%2Fjournal")
+        .await;
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with(&format!("{}=", server::SESSION_COOKIE)),
+        "{cookie}"
+    );
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http in tests: no Secure flag");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http in tests: no Secure flag"
+    );
 }
 
 #[tokio::test]
 async fn https_deployments_get_secure_cookies() {
     let provider = common::provider::TestProvider::start().await;
-    let app = common::spawn_app(&provider.issuer(), &[("QUIRE_PUBLIC_URL", "https://journal.example.com")]).await;
+    let app = common::spawn_app(
+        &provider.issuer(),
+        &[("QUIRE_PUBLIC_URL", "https://journal.example.com")],
+    )
+    .await;
     // Public origin is https, so the browser's Origin must be that too.
     let res = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -167,7 +210,13 @@ async fn https_deployments_get_secure_cookies() {
         .send()
         .await
         .unwrap();
-    let cookie = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -179,7 +228,10 @@ async fn reading_pages_does_not_write_the_session() {
     for _ in 0..3 {
         let res = browser.get("/journal").await;
         assert_eq!(res.status(), StatusCode::OK);
-        assert!(res.headers().get(header::SET_COOKIE).is_none(), "a read sets no cookie (no session write)");
+        assert!(
+            res.headers().get(header::SET_COOKIE).is_none(),
+            "a read sets no cookie (no session write)"
+        );
     }
 }
 
@@ -197,7 +249,9 @@ async fn writing_to_a_logged_in_session_keeps_its_long_expiry() {
     let alice = Browser::new(&app);
     alice.login_as(&provider, TestUser::alice()).await;
     // A refused plain-form post stores a draft: a session write on a later request.
-    alice.post_form("/api/entries/create", "title=&entry_date=nope&tags=&body=x").await;
+    alice
+        .post_form("/api/entries/create", "title=&entry_date=nope&tags=&body=x")
+        .await;
     let expiries: Vec<(String,)> = sqlx::query_as("SELECT expiry_date FROM tower_sessions")
         .fetch_all(&app.quire.state.db)
         .await

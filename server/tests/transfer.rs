@@ -8,7 +8,10 @@ use common::{app_with_users, location, Browser};
 use reqwest::{header, StatusCode};
 
 async fn import(browser: &Browser, filename: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let part = reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()).mime_str("application/json").unwrap();
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str("application/json")
+        .unwrap();
     browser
         .client
         .post(browser.url("/import"))
@@ -24,21 +27,34 @@ async fn report(browser: &Browser) -> serde_json::Value {
 }
 
 async fn count(browser: &Browser) -> usize {
-    browser.call("entries/list", &[]).await.1["entries"].as_array().unwrap().len()
+    browser.call("entries/list", &[]).await.1["entries"]
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]
 async fn the_json_export_contains_every_live_entry_and_nothing_of_anyone_else() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice(), TestUser::bob()]).await;
     let (alice, bob) = (&users[0], &users[1]);
-    alice.create_entry("Kept", "2026-02-01", "x, y", "Body **one**").await;
-    let gone = alice.create_entry("Trashed", "2026-02-02", "", "gone").await;
-    alice.call("entries/delete", &[("id", &gone.to_string())]).await;
-    bob.create_entry("Bob's", "2026-02-03", "", "bob only").await;
+    alice
+        .create_entry("Kept", "2026-02-01", "x, y", "Body **one**")
+        .await;
+    let gone = alice
+        .create_entry("Trashed", "2026-02-02", "", "gone")
+        .await;
+    alice
+        .call("entries/delete", &[("id", &gone.to_string())])
+        .await;
+    bob.create_entry("Bob's", "2026-02-03", "", "bob only")
+        .await;
 
     let res = alice.get("/export/quire.json").await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment; filename=\"quire-"));
+    assert!(res.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"quire-"));
     let export: serde_json::Value = res.json().await.unwrap();
     assert_eq!(export["format"], "quire-export");
     let entries = export["entries"].as_array().unwrap();
@@ -54,7 +70,9 @@ async fn the_json_export_contains_every_live_entry_and_nothing_of_anyone_else() 
 async fn the_markdown_export_is_a_zip_of_files_with_front_matter() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    alice.create_entry("Sea day", "2026-02-01", "sea", "Waves.").await;
+    alice
+        .create_entry("Sea day", "2026-02-01", "sea", "Waves.")
+        .await;
     let res = alice.get("/export/markdown.zip").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[header::CONTENT_TYPE], "application/zip");
@@ -63,7 +81,10 @@ async fn the_markdown_export_is_a_zip_of_files_with_front_matter() {
     let mut file = archive.by_name("2026-02-01-sea-day.md").unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(&mut file, &mut text).unwrap();
-    assert!(text.starts_with("---\ntitle: \"Sea day\"\ndate: 2026-02-01\ntags: [\"sea\"]\n"), "{text}");
+    assert!(
+        text.starts_with("---\ntitle: \"Sea day\"\ndate: 2026-02-01\ntags: [\"sea\"]\n"),
+        "{text}"
+    );
     assert!(text.ends_with("---\n\nWaves.\n"), "{text}");
 }
 
@@ -86,21 +107,35 @@ async fn exporting_and_importing_round_trips_and_a_second_import_adds_nothing() 
     let (_app, _p, users) = app_with_users(&[TestUser::alice(), TestUser::bob()]).await;
     let (alice, bob) = (&users[0], &users[1]);
     alice.create_entry("One", "2026-02-01", "a", "first").await;
-    alice.create_entry("Two", "2026-02-02", "b, c", "second *entry*").await;
-    let export = alice.get("/export/quire.json").await.bytes().await.unwrap().to_vec();
+    alice
+        .create_entry("Two", "2026-02-02", "b, c", "second *entry*")
+        .await;
+    let export = alice
+        .get("/export/quire.json")
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
 
     // Importing Alice's export into her own journal adds nothing.
     let res = import(alice, "mine.json", export.clone()).await;
     assert_eq!(location(&res), "/journal/transfer");
     let r = report(alice).await;
-    assert_eq!((r["imported"].as_u64(), r["skipped"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (r["imported"].as_u64(), r["skipped"].as_u64()),
+        (Some(0), Some(2))
+    );
 
     // Into Bob's (empty) journal, it brings both entries; again, nothing more.
     import(bob, "alice.json", export.clone()).await;
     assert_eq!(report(bob).await["imported"], 2);
     import(bob, "alice.json", export).await;
     let r = report(bob).await;
-    assert_eq!((r["imported"].as_u64(), r["skipped"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (r["imported"].as_u64(), r["skipped"].as_u64()),
+        (Some(0), Some(2))
+    );
     assert_eq!(count(bob).await, 2);
     let (_, page) = bob.call("entries/list", &[]).await;
     assert_eq!(page["entries"][0]["title"], "Two");
@@ -148,7 +183,10 @@ async fn a_file_with_some_bad_items_keeps_the_good_ones_and_says_which_were_skip
     assert_eq!(count(alice).await, 2);
     // The page shows the report.
     let page = alice.get("/journal/transfer").await.text().await.unwrap();
-    assert!(page.contains("Imported 2 entries") && page.contains("Broken"), "the report is on the page");
+    assert!(
+        page.contains("Imported 2 entries") && page.contains("Broken"),
+        "the report is on the page"
+    );
 }
 
 #[tokio::test]
@@ -156,9 +194,15 @@ async fn a_file_that_is_not_an_export_is_refused_clearly() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
     import(alice, "notes.txt", b"just some text".to_vec()).await;
-    assert!(report(alice).await["failed"].as_str().unwrap().contains("not valid JSON"));
+    assert!(report(alice).await["failed"]
+        .as_str()
+        .unwrap()
+        .contains("not valid JSON"));
     import(alice, "other.json", br#"{"notes": []}"#.to_vec()).await;
-    assert!(report(alice).await["failed"].as_str().unwrap().contains("doesn't recognise"));
+    assert!(report(alice).await["failed"]
+        .as_str()
+        .unwrap()
+        .contains("doesn't recognise"));
 }
 
 #[tokio::test]
@@ -169,7 +213,10 @@ async fn an_import_over_20_mb_is_refused() {
     let res = import(alice, "big.json", big).await;
     // Either the limit stops the upload outright, or the report explains it.
     if res.status().is_redirection() {
-        assert!(report(alice).await["failed"].as_str().unwrap().contains("20 MB"));
+        assert!(report(alice).await["failed"]
+            .as_str()
+            .unwrap()
+            .contains("20 MB"));
     } else {
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }

@@ -1,9 +1,9 @@
 //! Logging in and out. Both are server functions posted by plain HTML forms, so they work before
 //! the wasm has loaded and without JavaScript; the provider round trip itself lives in `oidc`.
 
-pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod oidc;
+pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod users;
 
@@ -47,8 +47,14 @@ pub async fn start_login(next: Option<String>) -> Result<(), AppError> {
 pub async fn logout() -> Result<(), AppError> {
     let state = crate::state::AppState::get()?;
     let session = crate::session::ssr::session().await?;
-    let auth = crate::session::ssr::auth_state(&session).await.ok().flatten();
-    session.flush().await.map_err(|e| AppError::internal("ending the session", e))?;
+    let auth = crate::session::ssr::auth_state(&session)
+        .await
+        .ok()
+        .flatten();
+    session
+        .flush()
+        .await
+        .map_err(|e| AppError::internal("ending the session", e))?;
     let target = match &auth {
         Some(auth) => {
             tracing::info!(user_id = auth.user.id, "logout");

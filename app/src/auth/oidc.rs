@@ -21,16 +21,16 @@ use crate::db::Pool;
 use crate::error::correlation_id;
 use crate::session::{ssr as session, Role};
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
-    CoreTokenResponse,
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims,
+    CoreJwsSigningAlgorithm, CoreTokenResponse,
 };
 use openidconnect::reqwest;
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
     EmptyAdditionalClaims, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
     IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, SignatureVerificationError,
-    TokenResponse, UserInfoClaims,
+    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
+    SignatureVerificationError, TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -61,8 +61,14 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 9] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
-type Client =
-    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// A login attempt in flight, stored server-side in the (anonymous) session.
 #[derive(Clone, Serialize, Deserialize)]
@@ -112,7 +118,9 @@ impl LoginFailure {
             LoginFailure::ProviderError { error, .. } if error == "access_denied" => "denied",
             LoginFailure::ProviderError { .. } => "provider",
             LoginFailure::Unavailable(_) => "unavailable",
-            LoginFailure::MissingCode | LoginFailure::TokenExchange(_) | LoginFailure::UserInfo(_) => "provider",
+            LoginFailure::MissingCode
+            | LoginFailure::TokenExchange(_)
+            | LoginFailure::UserInfo(_) => "provider",
             LoginFailure::InvalidIdToken(_) => "token",
             LoginFailure::Storage(_) => "internal",
         }
@@ -160,7 +168,11 @@ impl OidcService {
             inner: Arc::new(Inner {
                 issuer: IssuerUrl::new(issuer).map_err(|e| e.to_string())?,
                 client_id: ClientId::new(config.oidc.client_id.clone()),
-                client_secret: config.oidc.client_secret.as_ref().map(|s| ClientSecret::new(s.expose().to_owned())),
+                client_secret: config
+                    .oidc
+                    .client_secret
+                    .as_ref()
+                    .map(|s| ClientSecret::new(s.expose().to_owned())),
                 scopes: config.oidc.scopes.iter().cloned().map(Scope::new).collect(),
                 redirect_url: RedirectUrl::new(config.redirect_uri()).map_err(|e| e.to_string())?,
                 post_logout_url: PostLogoutRedirectUrl::new(format!("{}/", config.public_origin()))
@@ -180,9 +192,10 @@ impl OidcService {
     /// the provider while it is unknown.
     pub async fn discover(&self) -> Result<(), String> {
         *self.inner.last_attempt.lock().await = Some(Instant::now());
-        let metadata = ProviderMetadataWithLogout::discover_async(self.inner.issuer.clone(), &self.inner.http)
-            .await
-            .map_err(|e| describe_error(&e))?;
+        let metadata =
+            ProviderMetadataWithLogout::discover_async(self.inner.issuer.clone(), &self.inner.http)
+                .await
+                .map_err(|e| describe_error(&e))?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
         let client = CoreClient::from_provider_metadata(
             metadata,
@@ -190,7 +203,10 @@ impl OidcService {
             self.inner.client_secret.clone(),
         )
         .set_redirect_uri(self.inner.redirect_url.clone());
-        *self.inner.provider.write().await = Some(Arc::new(Provider { client, end_session }));
+        *self.inner.provider.write().await = Some(Arc::new(Provider {
+            client,
+            end_session,
+        }));
         tracing::info!(issuer = %self.inner.issuer.as_str(), "OpenID provider discovered");
         Ok(())
     }
@@ -208,7 +224,9 @@ impl OidcService {
                 }
                 match this.discover().await {
                     Ok(()) => break,
-                    Err(e) => tracing::warn!(error = %e, retry_in_secs = delay.as_secs(), "OpenID provider still unavailable"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, retry_in_secs = delay.as_secs(), "OpenID provider still unavailable")
+                    }
                 }
                 delay = (delay * 2).min(Duration::from_secs(60));
             }
@@ -220,27 +238,40 @@ impl OidcService {
         if let Some(p) = self.inner.provider.read().await.clone() {
             return Ok(p);
         }
-        let recently_tried = self.inner.last_attempt.lock().await.is_some_and(|t| t.elapsed() < REDISCOVERY_BACKOFF);
+        let recently_tried = self
+            .inner
+            .last_attempt
+            .lock()
+            .await
+            .is_some_and(|t| t.elapsed() < REDISCOVERY_BACKOFF);
         if recently_tried {
             return Err("discovery failed moments ago".into());
         }
         self.discover().await?;
-        self.inner.provider.read().await.clone().ok_or_else(|| "discovery produced no provider".into())
-    }
-
-    /// True once the provider has been discovered.
-    pub async fn is_ready(&self) -> bool {
-        self.inner.provider.read().await.is_some()
+        self.inner
+            .provider
+            .read()
+            .await
+            .clone()
+            .ok_or_else(|| "discovery produced no provider".into())
     }
 
     /// Starts a login: remembers a fresh attempt in the session and returns the provider URL to
     /// send the browser to.
-    pub async fn begin_login(&self, session: &Session, next: &SafeRedirect) -> Result<String, LoginFailure> {
+    pub async fn begin_login(
+        &self,
+        session: &Session,
+        next: &SafeRedirect,
+    ) -> Result<String, LoginFailure> {
         let provider = self.provider().await.map_err(LoginFailure::Unavailable)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = provider
             .client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .set_pkce_challenge(challenge);
         for scope in &self.inner.scopes {
             request = request.add_scope(scope.clone());
@@ -260,12 +291,20 @@ impl OidcService {
             next: next.as_str().to_owned(),
             created_at: now,
         });
-        session.insert(PENDING_KEY, &pending).await.map_err(|e| LoginFailure::Storage(e.to_string()))?;
+        session
+            .insert(PENDING_KEY, &pending)
+            .await
+            .map_err(|e| LoginFailure::Storage(e.to_string()))?;
         Ok(url.to_string())
     }
 
     async fn pending(&self, session: &Session) -> Vec<PendingLogin> {
-        session.get::<Vec<PendingLogin>>(PENDING_KEY).await.ok().flatten().unwrap_or_default()
+        session
+            .get::<Vec<PendingLogin>>(PENDING_KEY)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Completes a login from the provider's callback. On success the session is rotated and holds
@@ -281,12 +320,17 @@ impl OidcService {
         // Take the matching attempt out first: whatever happens next, this `state` is spent.
         let returned_state = params.state.clone().unwrap_or_default();
         let mut pending = self.pending(session).await;
-        let position = pending.iter().position(|p| constant_time_eq(p.state.as_bytes(), returned_state.as_bytes()));
+        let position = pending
+            .iter()
+            .position(|p| constant_time_eq(p.state.as_bytes(), returned_state.as_bytes()));
         let attempt = position.map(|i| pending.remove(i));
         if pending.is_empty() {
             let _ = session.remove_value(PENDING_KEY).await;
         } else {
-            session.insert(PENDING_KEY, &pending).await.map_err(|e| LoginFailure::Storage(e.to_string()))?;
+            session
+                .insert(PENDING_KEY, &pending)
+                .await
+                .map_err(|e| LoginFailure::Storage(e.to_string()))?;
         }
         let attempt = attempt.ok_or(LoginFailure::UnknownState)?;
         if session::unix_now() - attempt.created_at > PENDING_TTL_SECS {
@@ -298,7 +342,10 @@ impl OidcService {
                 description: params.error_description.unwrap_or_default(),
             });
         }
-        let code = params.code.filter(|c| !c.is_empty()).ok_or(LoginFailure::MissingCode)?;
+        let code = params
+            .code
+            .filter(|c| !c.is_empty())
+            .ok_or(LoginFailure::MissingCode)?;
 
         let provider = self.provider().await.map_err(LoginFailure::Unavailable)?;
         let token: CoreTokenResponse = provider
@@ -309,15 +356,17 @@ impl OidcService {
             .request_async(&self.inner.http)
             .await
             .map_err(|e| LoginFailure::TokenExchange(describe_error(&e)))?;
-        let id_token = token
-            .id_token()
-            .ok_or_else(|| LoginFailure::InvalidIdToken("the token response has no id_token".into()))?;
+        let id_token = token.id_token().ok_or_else(|| {
+            LoginFailure::InvalidIdToken("the token response has no id_token".into())
+        })?;
         let nonce = Nonce::new(attempt.nonce.clone());
 
         let (provider, claims) = match verify(&provider, id_token, &token, &nonce) {
             Err(LoginFailure::InvalidIdToken(reason)) if reason == UNKNOWN_KID => {
                 // The provider may have rotated its keys since discovery: re-fetch them once.
-                tracing::info!("ID token signed with an unknown key; re-fetching the provider's key set");
+                tracing::info!(
+                    "ID token signed with an unknown key; re-fetching the provider's key set"
+                );
                 self.discover().await.map_err(LoginFailure::Unavailable)?;
                 let fresh = self.provider().await.map_err(LoginFailure::Unavailable)?;
                 let claims = verify(&fresh, id_token, &token, &nonce)?;
@@ -327,7 +376,10 @@ impl OidcService {
         };
 
         let userinfo: Option<UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim>> =
-            match provider.client.user_info(token.access_token().clone(), Some(claims.subject().clone())) {
+            match provider
+                .client
+                .user_info(token.access_token().clone(), Some(claims.subject().clone()))
+            {
                 Ok(request) => Some(
                     request
                         .request_async(&self.inner.http)
@@ -349,7 +401,11 @@ impl OidcService {
         session::log_in(session, policy, user.clone(), Some(id_token.to_string()))
             .await
             .map_err(|e| LoginFailure::Storage(e.to_string()))?;
-        tracing::info!(user_id = user.id, role = user.role.as_str(), "login succeeded");
+        tracing::info!(
+            user_id = user.id,
+            role = user.role.as_str(),
+            "login succeeded"
+        );
         Ok(SafeRedirect::parse_or_default(Some(&attempt.next)))
     }
 
@@ -374,25 +430,39 @@ const UNKNOWN_KID: &str = "no key matches the token's key id";
 
 fn verify(
     provider: &Provider,
-    id_token: &IdToken<EmptyAdditionalClaims, CoreGenderClaim, openidconnect::core::CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    id_token: &IdToken<
+        EmptyAdditionalClaims,
+        CoreGenderClaim,
+        openidconnect::core::CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    >,
     token: &CoreTokenResponse,
     nonce: &Nonce,
 ) -> Result<CoreIdTokenClaims, LoginFailure> {
-    let verifier = provider.client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
+    let verifier = provider
+        .client
+        .id_token_verifier()
+        .set_allowed_algs(ALLOWED_ALGS);
     let claims = id_token.claims(&verifier, nonce).map_err(|e| match e {
-        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
-            LoginFailure::InvalidIdToken(UNKNOWN_KID.into())
-        }
+        ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        ) => LoginFailure::InvalidIdToken(UNKNOWN_KID.into()),
         other => LoginFailure::InvalidIdToken(other.to_string()),
     })?;
     // The access token must be the one this ID token was issued with.
     if let Some(expected) = claims.access_token_hash() {
-        let alg = id_token.signing_alg().map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
-        let key = id_token.signing_key(&verifier).map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
+        let alg = id_token
+            .signing_alg()
+            .map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
+        let key = id_token
+            .signing_key(&verifier)
+            .map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
         let actual = AccessTokenHash::from_token(token.access_token(), alg, key)
             .map_err(|e| LoginFailure::InvalidIdToken(e.to_string()))?;
         if actual != *expected {
-            return Err(LoginFailure::InvalidIdToken("at_hash does not match the access token".into()));
+            return Err(LoginFailure::InvalidIdToken(
+                "at_hash does not match the access token".into(),
+            ));
         }
     }
     Ok(claims.clone())
@@ -414,8 +484,17 @@ fn profile_from(
         .or_else(|| claims.email_verified())
         .unwrap_or(false);
     let name = userinfo
-        .and_then(|u| u.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()))
-        .or_else(|| claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()))
+        .and_then(|u| {
+            u.name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned())
+        })
+        .or_else(|| {
+            claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned())
+        })
         .or_else(|| {
             userinfo
                 .and_then(|u| u.preferred_username())
@@ -461,12 +540,25 @@ pub async fn callback(
     session: Session,
     axum::extract::Query(params): axum::extract::Query<CallbackParams>,
 ) -> axum::response::Redirect {
-    match state.oidc.complete_login(&session, &state.config, &state.session_policy, &state.db, params).await {
+    match state
+        .oidc
+        .complete_login(
+            &session,
+            &state.config,
+            &state.session_policy,
+            &state.db,
+            params,
+        )
+        .await
+    {
         Ok(next) => axum::response::Redirect::to(next.as_str()),
         Err(failure) => {
             let reference = correlation_id();
             tracing::warn!(%reference, reason = failure.reason(), error = %failure, "login failed");
-            axum::response::Redirect::to(&format!("/login/error?reason={}&ref={reference}", failure.reason()))
+            axum::response::Redirect::to(&format!(
+                "/login/error?reason={}&ref={reference}",
+                failure.reason()
+            ))
         }
     }
 }

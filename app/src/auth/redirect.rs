@@ -27,7 +27,11 @@ impl SafeRedirect {
             return Err("the address contains invalid characters");
         }
         let path = raw.split(['?', '#']).next().unwrap_or_default();
-        if path.starts_with("/api/") || path.starts_with("/auth/") || path == "/login" || path.starts_with("/login/") {
+        if path.starts_with("/api/")
+            || path.starts_with("/auth/")
+            || path == "/login"
+            || path.starts_with("/login/")
+        {
             return Err("that page cannot be a login destination");
         }
         Ok(SafeRedirect(raw.to_owned()))
@@ -36,7 +40,8 @@ impl SafeRedirect {
     /// `raw` if it is safe, otherwise the default landing page: a bad `next` is never an error a
     /// person has to deal with, it is just ignored.
     pub fn parse_or_default(raw: Option<&str>) -> SafeRedirect {
-        raw.and_then(|r| SafeRedirect::parse(r).ok()).unwrap_or_else(|| SafeRedirect(DEFAULT_AFTER_LOGIN.to_owned()))
+        raw.and_then(|r| SafeRedirect::parse(r).ok())
+            .unwrap_or_else(|| SafeRedirect(DEFAULT_AFTER_LOGIN.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -49,7 +54,9 @@ pub fn encode_query_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -67,7 +74,12 @@ mod tests {
 
     #[test]
     fn a_plain_path_with_a_query_is_accepted() {
-        assert_eq!(SafeRedirect::parse("/journal?day=2026-11-23").unwrap().as_str(), "/journal?day=2026-11-23");
+        assert_eq!(
+            SafeRedirect::parse("/journal?day=2026-11-23")
+                .unwrap()
+                .as_str(),
+            "/journal?day=2026-11-23"
+        );
     }
 
     #[test]
@@ -80,7 +92,10 @@ mod tests {
     fn protocol_relative_and_backslash_tricks_are_rejected() {
         assert!(SafeRedirect::parse("//evil.example").is_err());
         assert!(SafeRedirect::parse("/\\evil.example").is_err());
-        assert!(SafeRedirect::parse("/%0a/evil").is_ok(), "encoded bytes stay a path on this site");
+        assert!(
+            SafeRedirect::parse("/%0a/evil").is_ok(),
+            "encoded bytes stay a path on this site"
+        );
         assert!(SafeRedirect::parse("/\tevil").is_err());
     }
 
@@ -93,12 +108,21 @@ mod tests {
 
     #[test]
     fn a_rejected_next_falls_back_to_the_journal() {
-        assert_eq!(SafeRedirect::parse_or_default(Some("//evil.example")).as_str(), DEFAULT_AFTER_LOGIN);
-        assert_eq!(SafeRedirect::parse_or_default(None).as_str(), DEFAULT_AFTER_LOGIN);
+        assert_eq!(
+            SafeRedirect::parse_or_default(Some("//evil.example")).as_str(),
+            DEFAULT_AFTER_LOGIN
+        );
+        assert_eq!(
+            SafeRedirect::parse_or_default(None).as_str(),
+            DEFAULT_AFTER_LOGIN
+        );
     }
 
     #[test]
     fn login_urls_encode_the_destination() {
-        assert_eq!(login_url("/journal?a=1&b=2"), "/login?next=%2Fjournal%3Fa%3D1%26b%3D2");
+        assert_eq!(
+            login_url("/journal?a=1&b=2"),
+            "/login?next=%2Fjournal%3Fa%3D1%26b%3D2"
+        );
     }
 }

@@ -16,7 +16,11 @@ pub struct LoginProfile {
 
 /// Creates the account on first login, or refreshes its attributes, keyed by (issuer, subject).
 /// `role` is the role the configuration grants at this login.
-pub async fn upsert_on_login(pool: &Pool, profile: &LoginProfile, role: Role) -> Result<SessionUser, sqlx::Error> {
+pub async fn upsert_on_login(
+    pool: &Pool,
+    profile: &LoginProfile,
+    role: Role,
+) -> Result<SessionUser, sqlx::Error> {
     let now = Utc::now().to_rfc3339();
     let row: (i64, String, Option<String>, String) = sqlx::query_as(
         "INSERT INTO users (issuer, subject, email, email_verified, display_name, role, created_at, last_login_at)
@@ -39,7 +43,12 @@ pub async fn upsert_on_login(pool: &Pool, profile: &LoginProfile, role: Role) ->
     .fetch_one(pool)
     .await?;
     let role = Role::parse(&row.3).map_err(|e| sqlx::Error::Decode(e.into()))?;
-    Ok(SessionUser { id: row.0, display_name: row.1, email: row.2, role })
+    Ok(SessionUser {
+        id: row.0,
+        display_name: row.1,
+        email: row.2,
+        role,
+    })
 }
 
 /// One row of the admin's account list: only what the list shows.

@@ -11,10 +11,13 @@ use leptos_router::hooks::use_location;
 #[cfg(feature = "hydrate")]
 fn take_browser_flash() -> Option<Flash> {
     use wasm_bindgen::JsCast;
-    let document = web_sys::window()?.document()?.dyn_into::<web_sys::HtmlDocument>().ok()?;
+    let document = web_sys::window()?
+        .document()?
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?;
     let cookies = document.cookie().ok()?;
     let flash = Flash::from_cookie_header(&cookies)?;
-    let _ = document.set_cookie(&format!("{}=; Path=/; Max-Age=0; SameSite=Lax", crate::flash::COOKIE));
+    let _ = document.set_cookie(&Flash::clear_cookie());
     Some(flash)
 }
 

@@ -5,7 +5,7 @@
 
 use crate::auth::redirect::login_url;
 use crate::components::notice::{set_status, ErrorNotice};
-use crate::session::{UserContext, SessionUser};
+use crate::session::{SessionUser, UserContext};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_location};

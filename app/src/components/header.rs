@@ -1,6 +1,6 @@
 //! The site header: brand, navigation, and who is logged in.
 
-use crate::session::{UserContext, SessionUser};
+use crate::session::{SessionUser, UserContext};
 use leptos::prelude::*;
 
 #[component]

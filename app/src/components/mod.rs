@@ -1,6 +1,6 @@
 //! Reusable pieces of UI.
 
+pub mod flash;
 pub mod guard;
 pub mod header;
-pub mod flash;
 pub mod notice;

@@ -5,7 +5,10 @@
 use pulldown_cmark::{html, Event, Options, Parser, Tag, TagEnd};
 
 fn options() -> Options {
-    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES | Options::ENABLE_SMART_PUNCTUATION
+    Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_SMART_PUNCTUATION
 }
 
 /// Renders Markdown to HTML that is safe to insert into a page: no scripts, no event handlers,
@@ -27,7 +30,9 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> String {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock) => text.push(' '),
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock,
+            ) => text.push(' '),
             Event::Start(Tag::Image { .. }) => {}
             _ => {}
         }
@@ -69,7 +74,10 @@ mod tests {
     #[test]
     fn event_handlers_are_removed() {
         let html = render(r#"<img src="x.png" onerror="alert(1)"> <p onclick="steal()">x</p>"#);
-        assert!(!html.contains("onerror") && !html.contains("onclick"), "{html}");
+        assert!(
+            !html.contains("onerror") && !html.contains("onclick"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -86,7 +94,10 @@ mod tests {
             let html = render(input).to_lowercase();
             assert!(!html.contains("javascript:"), "{input} -> {html}");
             assert!(!html.contains("data:text"), "{input} -> {html}");
-            assert!(!html.contains("<iframe") && !html.contains("onload"), "{input} -> {html}");
+            assert!(
+                !html.contains("<iframe") && !html.contains("onload"),
+                "{input} -> {html}"
+            );
         }
     }
 
@@ -98,8 +109,14 @@ mod tests {
 
     #[test]
     fn an_excerpt_is_plain_text_cut_at_a_word() {
-        let e = excerpt("# Title\n\nSome **bold** words and a [link](https://x.example) that go on and on", 30);
-        assert!(!e.contains('*') && !e.contains('#') && !e.contains("https"), "{e}");
+        let e = excerpt(
+            "# Title\n\nSome **bold** words and a [link](https://x.example) that go on and on",
+            30,
+        );
+        assert!(
+            !e.contains('*') && !e.contains('#') && !e.contains("https"),
+            "{e}"
+        );
         assert!(e.ends_with('…'));
         assert!(e.chars().count() <= 31);
         assert_eq!(excerpt("short", 30), "short");

@@ -138,7 +138,13 @@ pub struct ImportReport {
 
 impl ImportReport {
     pub fn failed(reason: &str) -> ImportReport {
-        ImportReport { file: None, imported: 0, skipped: 0, problems: Vec::new(), failed: Some(reason.to_owned()) }
+        ImportReport {
+            file: None,
+            imported: 0,
+            skipped: 0,
+            problems: Vec::new(),
+            failed: Some(reason.to_owned()),
+        }
     }
 
     pub fn summary(&self) -> String {
@@ -148,7 +154,10 @@ impl ImportReport {
         let plural = |n: usize| if n == 1 { "entry" } else { "entries" };
         let mut text = format!("Imported {} {}", self.imported, plural(self.imported));
         if self.skipped > 0 {
-            text.push_str(&format!(", skipped {} already in your journal", self.skipped));
+            text.push_str(&format!(
+                ", skipped {} already in your journal",
+                self.skipped
+            ));
         }
         if !self.problems.is_empty() {
             text.push_str(&format!(", {} could not be imported", self.problems.len()));
@@ -186,13 +195,21 @@ pub async fn calendar(year: Option<i32>) -> Result<CalendarYear, AppError> {
     let (user_id, state) = server::context().await?;
     let year = year.unwrap_or_else(|| chrono::Utc::now().year());
     if !(1900..=2100).contains(&year) {
-        return Err(AppError::Invalid(vec![FieldError::new("year", "The year must be between 1900 and 2100.")]));
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "year",
+            "The year must be between 1900 and 2100.",
+        )]));
     }
     let first = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or(AppError::NotFound)?;
     let last = chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or(AppError::NotFound)?;
-    let counts = repo::day_counts(&state.db, user_id, &first.format("%Y-%m-%d").to_string(), &last.format("%Y-%m-%d").to_string())
-        .await
-        .map_err(|e| server::db_error("reading the calendar", e))?;
+    let counts = repo::day_counts(
+        &state.db,
+        user_id,
+        &first.format("%Y-%m-%d").to_string(),
+        &last.format("%Y-%m-%d").to_string(),
+    )
+    .await
+    .map_err(|e| server::db_error("reading the calendar", e))?;
     let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
     let offset = first.weekday().num_days_from_monday();
     let mut days = Vec::new();
@@ -206,7 +223,13 @@ pub async fn calendar(year: Option<i32>) -> Result<CalendarYear, AppError> {
         }
         let date = day.format("%Y-%m-%d").to_string();
         let count = counts.get(&date).copied().unwrap_or(0);
-        days.push(CalendarDay { label: day.format("%a %-d %b %Y").to_string(), date, count, col, row });
+        days.push(CalendarDay {
+            label: day.format("%a %-d %b %Y").to_string(),
+            date,
+            count,
+            col,
+            row,
+        });
         day = day.succ_opt().ok_or(AppError::NotFound)?;
     }
     Ok(CalendarYear {
@@ -228,7 +251,11 @@ pub async fn last_import_report() -> Result<Option<ImportReport>, AppError> {
 
 /// Splits a stored one-tag-per-line column.
 pub fn split_tags(column: &str) -> Vec<String> {
-    column.lines().filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    column
+        .lines()
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A list cursor as it appears in URLs: `2026-11-23_42`.
@@ -239,7 +266,14 @@ pub fn encode_cursor(date: &str, id: i64) -> String {
 #[cfg_attr(not(feature = "ssr"), allow(dead_code))]
 fn decode_cursor(raw: &str) -> Option<(String, i64)> {
     let (date, id) = raw.split_once('_')?;
-    let valid_date = date.len() == 10 && date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let valid_date = date.len() == 10
+        && date.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     valid_date.then_some(())?;
     Some((date.to_owned(), id.parse().ok()?))
 }
@@ -262,10 +296,24 @@ pub fn fts_query(input: &str) -> Option<String> {
     Some(query)
 }
 
+/// Markers the search query asks FTS5 to put around matched words in snippets. Private-use
+/// characters, removed from anything a person saves, so they cannot be forged from an entry's text.
+pub const SNIPPET_OPEN: char = '\u{E000}';
+pub const SNIPPET_CLOSE: char = '\u{E001}';
+
+/// The title as lists and pages show it.
+pub fn display_title(title: &str) -> String {
+    if title.is_empty() {
+        "Untitled".to_owned()
+    } else {
+        title.to_owned()
+    }
+}
+
 /// Splits an FTS5 snippet into text and highlighted parts.
 pub fn snippet_parts(snippet: &str) -> Vec<SnippetPart> {
-    const OPEN: char = '\u{E000}';
-    const CLOSE: char = '\u{E001}';
+    const OPEN: char = SNIPPET_OPEN;
+    const CLOSE: char = SNIPPET_CLOSE;
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut hit = false;
@@ -273,7 +321,10 @@ pub fn snippet_parts(snippet: &str) -> Vec<SnippetPart> {
         match c {
             OPEN | CLOSE => {
                 if !current.is_empty() {
-                    parts.push(SnippetPart { text: std::mem::take(&mut current), hit });
+                    parts.push(SnippetPart {
+                        text: std::mem::take(&mut current),
+                        hit,
+                    });
                 }
                 hit = c == OPEN;
             }
@@ -314,7 +365,12 @@ mod server {
     /// True when the request is a plain HTML form post (no JavaScript): the browser wants a page.
     pub fn is_plain_form_post() -> bool {
         use_context::<axum::http::request::Parts>()
-            .and_then(|p| p.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+            .and_then(|p| {
+                p.headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            })
             .is_some_and(|accept| accept.contains("text/html"))
     }
 
@@ -346,13 +402,20 @@ mod server {
     /// A successful save makes any leftover draft moot.
     pub async fn clear_draft() {
         if let Ok(session) = session().await {
-            if matches!(session.get::<serde_json::Value>(DRAFT_KEY).await, Ok(Some(_))) {
+            if matches!(
+                session.get::<serde_json::Value>(DRAFT_KEY).await,
+                Ok(Some(_))
+            ) {
                 let _ = session.remove_value(DRAFT_KEY).await;
             }
         }
     }
 
-    pub fn filters(tag: Option<String>, from: Option<String>, to: Option<String>) -> Result<repo::Filters, AppError> {
+    pub fn filters(
+        tag: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<repo::Filters, AppError> {
         let mut errors = Vec::new();
         let tag = match tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => match model::Tag::parse(t) {
@@ -364,7 +427,11 @@ mod server {
             },
             None => None,
         };
-        let mut date = |raw: Option<String>, field: &str| match raw.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        let mut date = |raw: Option<String>, field: &str| match raw
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
             Some(d) => match model::EntryDate::parse(d) {
                 Ok(date) => Some(date.as_string()),
                 Err(e) => {
@@ -378,7 +445,10 @@ mod server {
         let to = date(to, "to");
         if let (Some(f), Some(t)) = (&from, &to) {
             if f > t {
-                errors.push(FieldError::new("to", "The end date is before the start date."));
+                errors.push(FieldError::new(
+                    "to",
+                    "The end date is before the start date.",
+                ));
             }
         }
         if errors.is_empty() {
@@ -401,7 +471,10 @@ pub async fn list_entries(
 ) -> Result<EntryListPage, AppError> {
     let (user_id, state) = server::context().await?;
     let filters = server::filters(tag, from, to)?;
-    let cursor = match (before.as_deref().and_then(decode_cursor), after.as_deref().and_then(decode_cursor)) {
+    let cursor = match (
+        before.as_deref().and_then(decode_cursor),
+        after.as_deref().and_then(decode_cursor),
+    ) {
         (Some((date, id)), _) => Some(repo::Cursor::Older { date, id }),
         (None, Some((date, id))) => Some(repo::Cursor::Newer { date, id }),
         _ => None,
@@ -423,8 +496,12 @@ pub async fn list_entries(
             rows.pop();
         }
     }
-    let older = has_older.then(|| rows.last().map(|r| encode_cursor(&r.entry_date, r.id))).flatten();
-    let newer = has_newer.then(|| rows.first().map(|r| encode_cursor(&r.entry_date, r.id))).flatten();
+    let older = has_older
+        .then(|| rows.last().map(|r| encode_cursor(&r.entry_date, r.id)))
+        .flatten();
+    let newer = has_newer
+        .then(|| rows.first().map(|r| encode_cursor(&r.entry_date, r.id)))
+        .flatten();
     Ok(EntryListPage {
         entries: rows
             .into_iter()
@@ -446,7 +523,9 @@ pub async fn list_entries(
 #[server(prefix = "/api", endpoint = "entries/get")]
 pub async fn get_entry(id: i64) -> Result<EntryView, AppError> {
     let (user_id, state) = server::context().await?;
-    let entry = repo::get(&state.db, user_id, id).await.map_err(|e| server::db_error("reading an entry", e))?;
+    let entry = repo::get(&state.db, user_id, id)
+        .await
+        .map_err(|e| server::db_error("reading an entry", e))?;
     let entry = entry.ok_or(AppError::NotFound)?;
     Ok(EntryView {
         id: entry.id,
@@ -463,7 +542,9 @@ pub async fn get_entry(id: i64) -> Result<EntryView, AppError> {
 #[server(prefix = "/api", endpoint = "entries/for-edit")]
 pub async fn entry_for_edit(id: i64) -> Result<EditableEntry, AppError> {
     let (user_id, state) = server::context().await?;
-    let entry = repo::get(&state.db, user_id, id).await.map_err(|e| server::db_error("reading an entry", e))?;
+    let entry = repo::get(&state.db, user_id, id)
+        .await
+        .map_err(|e| server::db_error("reading an entry", e))?;
     let entry = entry.ok_or(AppError::NotFound)?;
     Ok(EditableEntry {
         id: entry.id,
@@ -489,16 +570,32 @@ pub async fn take_editor_draft(path: String) -> Result<Option<EditorDraft>, AppE
 
 /// Saves a new entry and opens it.
 #[server(prefix = "/api", endpoint = "entries/create")]
-pub async fn create_entry(title: String, entry_date: String, tags: String, body: String) -> Result<i64, AppError> {
+pub async fn create_entry(
+    title: String,
+    entry_date: String,
+    tags: String,
+    body: String,
+) -> Result<i64, AppError> {
     let (user_id, state) = server::context().await?;
     let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
         Ok(entry) => entry,
         Err(errors) => {
-            let draft = EditorDraft { path: "/journal/new".into(), title, entry_date, tags, body, version: None, error: AppError::Invalid(errors), saved_at: 0 };
+            let draft = EditorDraft {
+                path: "/journal/new".into(),
+                title,
+                entry_date,
+                tags,
+                body,
+                version: None,
+                error: AppError::Invalid(errors),
+                saved_at: 0,
+            };
             return Err(server::refuse_form(draft).await);
         }
     };
-    let id = repo::create(&state.db, user_id, &entry).await.map_err(|e| server::db_error("saving an entry", e))?;
+    let id = repo::create(&state.db, user_id, &entry)
+        .await
+        .map_err(|e| server::db_error("saving an entry", e))?;
     server::clear_draft().await;
     crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
     leptos_axum::redirect(&format!("/journal/{id}"));
@@ -521,11 +618,23 @@ pub async fn update_entry(
     let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
         Ok(entry) => entry,
         Err(errors) => {
-            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error: AppError::Invalid(errors), saved_at: 0 };
+            let draft = EditorDraft {
+                path,
+                title,
+                entry_date,
+                tags,
+                body,
+                version: Some(version),
+                error: AppError::Invalid(errors),
+                saved_at: 0,
+            };
             return Err(server::refuse_form(draft).await);
         }
     };
-    match repo::update(&state.db, user_id, id, version, &entry).await.map_err(|e| server::db_error("updating an entry", e))? {
+    match repo::update(&state.db, user_id, id, version, &entry)
+        .await
+        .map_err(|e| server::db_error("updating an entry", e))?
+    {
         repo::UpdateOutcome::Updated { version } => {
             server::clear_draft().await;
             crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
@@ -534,7 +643,16 @@ pub async fn update_entry(
         }
         repo::UpdateOutcome::Conflict { current_version } => {
             let error = AppError::Conflict { current_version };
-            let draft = EditorDraft { path, title, entry_date, tags, body, version: Some(version), error, saved_at: 0 };
+            let draft = EditorDraft {
+                path,
+                title,
+                entry_date,
+                tags,
+                body,
+                version: Some(version),
+                error,
+                saved_at: 0,
+            };
             Err(server::refuse_form(draft).await)
         }
         repo::UpdateOutcome::NotFound => {
@@ -548,11 +666,17 @@ pub async fn update_entry(
 #[server(prefix = "/api", endpoint = "entries/delete")]
 pub async fn delete_entry(id: i64) -> Result<(), AppError> {
     let (user_id, state) = server::context().await?;
-    if !repo::move_to_trash(&state.db, user_id, id).await.map_err(|e| server::db_error("trashing an entry", e))? {
+    if !repo::move_to_trash(&state.db, user_id, id)
+        .await
+        .map_err(|e| server::db_error("trashing an entry", e))?
+    {
         server::redirect_with_flash_on_plain_post("/journal", "That entry no longer exists.");
         return Err(AppError::NotFound);
     }
-    crate::flash::ssr::set(crate::flash::Flash { message: "Moved to trash".into(), undo_entry: Some(id) });
+    crate::flash::ssr::set(crate::flash::Flash {
+        message: "Moved to trash".into(),
+        undo_entry: Some(id),
+    });
     leptos_axum::redirect("/journal");
     Ok(())
 }
@@ -561,8 +685,14 @@ pub async fn delete_entry(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "entries/restore")]
 pub async fn restore_entry(id: i64) -> Result<(), AppError> {
     let (user_id, state) = server::context().await?;
-    if !repo::restore(&state.db, user_id, id).await.map_err(|e| server::db_error("restoring an entry", e))? {
-        server::redirect_with_flash_on_plain_post("/journal/trash", "That entry is not in the trash any more.");
+    if !repo::restore(&state.db, user_id, id)
+        .await
+        .map_err(|e| server::db_error("restoring an entry", e))?
+    {
+        server::redirect_with_flash_on_plain_post(
+            "/journal/trash",
+            "That entry is not in the trash any more.",
+        );
         return Err(AppError::NotFound);
     }
     crate::flash::ssr::set(crate::flash::Flash::new("Entry restored"));
@@ -574,8 +704,14 @@ pub async fn restore_entry(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "entries/purge")]
 pub async fn purge_entry(id: i64) -> Result<(), AppError> {
     let (user_id, state) = server::context().await?;
-    if !repo::purge(&state.db, user_id, id).await.map_err(|e| server::db_error("purging an entry", e))? {
-        server::redirect_with_flash_on_plain_post("/journal/trash", "That entry is not in the trash any more.");
+    if !repo::purge(&state.db, user_id, id)
+        .await
+        .map_err(|e| server::db_error("purging an entry", e))?
+    {
+        server::redirect_with_flash_on_plain_post(
+            "/journal/trash",
+            "That entry is not in the trash any more.",
+        );
         return Err(AppError::NotFound);
     }
     crate::flash::ssr::set(crate::flash::Flash::new("Entry deleted for good"));
@@ -587,7 +723,9 @@ pub async fn purge_entry(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "entries/empty-trash")]
 pub async fn empty_trash() -> Result<u64, AppError> {
     let (user_id, state) = server::context().await?;
-    let count = repo::empty_trash(&state.db, user_id).await.map_err(|e| server::db_error("emptying the trash", e))?;
+    let count = repo::empty_trash(&state.db, user_id)
+        .await
+        .map_err(|e| server::db_error("emptying the trash", e))?;
     let message = match count {
         0 => "The trash was already empty".to_owned(),
         1 => "1 entry deleted for good".to_owned(),
@@ -602,7 +740,9 @@ pub async fn empty_trash() -> Result<u64, AppError> {
 #[server(prefix = "/api", endpoint = "entries/trash")]
 pub async fn list_trash() -> Result<Vec<TrashItem>, AppError> {
     let (user_id, state) = server::context().await?;
-    let rows = repo::list_trash(&state.db, user_id).await.map_err(|e| server::db_error("listing the trash", e))?;
+    let rows = repo::list_trash(&state.db, user_id)
+        .await
+        .map_err(|e| server::db_error("listing the trash", e))?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -612,9 +752,15 @@ pub async fn list_trash() -> Result<Vec<TrashItem>, AppError> {
                 title: r.title,
                 entry_date: r.entry_date,
                 excerpt: r.excerpt,
-                deleted_on: deleted.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                deleted_on: deleted
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default(),
                 purged_on: deleted
-                    .map(|d| (d + chrono::Duration::days(TRASH_DAYS)).format("%Y-%m-%d").to_string())
+                    .map(|d| {
+                        (d + chrono::Duration::days(TRASH_DAYS))
+                            .format("%Y-%m-%d")
+                            .to_string()
+                    })
                     .unwrap_or_default(),
             }
         })
@@ -632,7 +778,10 @@ pub async fn search_entries(
     let (user_id, state) = server::context().await?;
     let filters = server::filters(tag, from, to)?;
     let Some(query) = fts_query(&q) else {
-        return Err(AppError::Invalid(vec![FieldError::new("q", "Type a word to search for.")]));
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "q",
+            "Type a word to search for.",
+        )]));
     };
     let rows = repo::search(&state.db, user_id, &query, &filters, 50)
         .await
@@ -654,8 +803,13 @@ pub async fn search_entries(
 #[server(prefix = "/api", endpoint = "entries/tags")]
 pub async fn list_tags() -> Result<Vec<TagCount>, AppError> {
     let (user_id, state) = server::context().await?;
-    let rows = repo::tag_counts(&state.db, user_id).await.map_err(|e| server::db_error("counting tags", e))?;
-    Ok(rows.into_iter().map(|(tag, count)| TagCount { tag, count }).collect())
+    let rows = repo::tag_counts(&state.db, user_id)
+        .await
+        .map_err(|e| server::db_error("counting tags", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(tag, count)| TagCount { tag, count })
+        .collect())
 }
 
 /// Renders Markdown exactly as the entry page will (sanitised), for the editor's preview.
@@ -672,9 +826,18 @@ mod tests {
 
     #[test]
     fn search_input_is_quoted_so_operators_are_plain_words() {
-        assert_eq!(fts_query("sunny beach").as_deref(), Some("\"sunny\" \"beach\"*"));
-        assert_eq!(fts_query("a OR b NOT c").as_deref(), Some("\"a\" \"OR\" \"b\" \"NOT\" \"c\"*"));
-        assert_eq!(fts_query("\"unbalanced").as_deref(), Some("\"unbalanced\"*"));
+        assert_eq!(
+            fts_query("sunny beach").as_deref(),
+            Some("\"sunny\" \"beach\"*")
+        );
+        assert_eq!(
+            fts_query("a OR b NOT c").as_deref(),
+            Some("\"a\" \"OR\" \"b\" \"NOT\" \"c\"*")
+        );
+        assert_eq!(
+            fts_query("\"unbalanced").as_deref(),
+            Some("\"unbalanced\"*")
+        );
         assert_eq!(fts_query("title:x").as_deref(), Some("\"title\" \"x\"*"));
         assert_eq!(fts_query("  ;; "), None);
     }
@@ -685,16 +848,28 @@ mod tests {
         assert_eq!(
             parts,
             vec![
-                SnippetPart { text: "a ".into(), hit: false },
-                SnippetPart { text: "sunny".into(), hit: true },
-                SnippetPart { text: " <b>day</b>".into(), hit: false },
+                SnippetPart {
+                    text: "a ".into(),
+                    hit: false
+                },
+                SnippetPart {
+                    text: "sunny".into(),
+                    hit: true
+                },
+                SnippetPart {
+                    text: " <b>day</b>".into(),
+                    hit: false
+                },
             ]
         );
     }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_ignored() {
-        assert_eq!(decode_cursor(&encode_cursor("2026-11-23", 42)), Some(("2026-11-23".into(), 42)));
+        assert_eq!(
+            decode_cursor(&encode_cursor("2026-11-23", 42)),
+            Some(("2026-11-23".into(), 42))
+        );
         assert_eq!(decode_cursor("2026-11-23"), None);
         assert_eq!(decode_cursor("x' OR 1=1_3"), None);
     }

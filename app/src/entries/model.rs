@@ -18,7 +18,10 @@ impl EntryTitle {
     pub fn parse(raw: &str) -> Result<EntryTitle, FieldError> {
         let title = raw.trim();
         if title.chars().any(|c| c.is_control()) {
-            return Err(FieldError::new("title", "The title can’t contain line breaks or control characters."));
+            return Err(FieldError::new(
+                "title",
+                "The title can’t contain line breaks or control characters.",
+            ));
         }
         let length = title.graphemes(true).count();
         if length > TITLE_MAX {
@@ -52,7 +55,10 @@ impl EntryBody {
             ));
         }
         if body.contains('\0') {
-            return Err(FieldError::new("body", "The text contains a NUL character, which can’t be stored."));
+            return Err(FieldError::new(
+                "body",
+                "The text contains a NUL character, which can’t be stored.",
+            ));
         }
         Ok(EntryBody(body))
     }
@@ -68,12 +74,19 @@ pub struct EntryDate(NaiveDate);
 impl EntryDate {
     pub fn parse(raw: &str) -> Result<EntryDate, FieldError> {
         let raw = raw.trim();
-        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map_err(|_| FieldError::new("entry_date", "Give the date as YYYY-MM-DD, for example 2026-11-23."))?;
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            FieldError::new(
+                "entry_date",
+                "Give the date as YYYY-MM-DD, for example 2026-11-23.",
+            )
+        })?;
         let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
         let latest = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or_default();
         if date < earliest || date > latest {
-            return Err(FieldError::new("entry_date", "The date must be between 1900-01-01 and 2100-12-31."));
+            return Err(FieldError::new(
+                "entry_date",
+                "The date must be between 1900-01-01 and 2100-12-31.",
+            ));
         }
         Ok(EntryDate(date))
     }
@@ -94,7 +107,10 @@ impl Tag {
             return Err(FieldError::new("tags", "A tag can’t be empty."));
         }
         if cleaned.chars().any(|c| c.is_control() || c == ',') {
-            return Err(FieldError::new("tags", format!("The tag “{cleaned}” contains characters tags can’t have.")));
+            return Err(FieldError::new(
+                "tags",
+                format!("The tag “{cleaned}” contains characters tags can’t have."),
+            ));
         }
         let length = cleaned.graphemes(true).count();
         if length > TAG_MAX {
@@ -121,13 +137,19 @@ impl TagList {
     }
 
     pub fn from_items<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<TagList, FieldError> {
-        let mut tags = items.into_iter().map(Tag::parse).collect::<Result<Vec<_>, _>>()?;
+        let mut tags = items
+            .into_iter()
+            .map(Tag::parse)
+            .collect::<Result<Vec<_>, _>>()?;
         tags.sort();
         tags.dedup();
         if tags.len() > TAGS_MAX {
             return Err(FieldError::new(
                 "tags",
-                format!("That is {} tags; an entry can have at most {TAGS_MAX}.", tags.len()),
+                format!(
+                    "That is {} tags; an entry can have at most {TAGS_MAX}.",
+                    tags.len()
+                ),
             ));
         }
         Ok(TagList(tags))
@@ -139,7 +161,11 @@ impl TagList {
 
     /// One tag per line, as stored in `entries.tags`.
     pub fn to_column(&self) -> String {
-        self.0.iter().map(Tag::as_str).collect::<Vec<_>>().join("\n")
+        self.0
+            .iter()
+            .map(Tag::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -154,22 +180,43 @@ pub struct NewEntry {
 
 impl NewEntry {
     /// Parses every field and reports every problem at once, each against its field.
-    pub fn parse(title: &str, date: &str, tags: &str, body: &str) -> Result<NewEntry, Vec<FieldError>> {
+    pub fn parse(
+        title: &str,
+        date: &str,
+        tags: &str,
+        body: &str,
+    ) -> Result<NewEntry, Vec<FieldError>> {
         let title = EntryTitle::parse(title);
         let body = EntryBody::parse(body);
         let date = EntryDate::parse(date);
         let tags = TagList::parse(tags);
         let mut errors = Vec::new();
-        for e in [title.as_ref().err(), body.as_ref().err(), date.as_ref().err(), tags.as_ref().err()].into_iter().flatten() {
+        for e in [
+            title.as_ref().err(),
+            body.as_ref().err(),
+            date.as_ref().err(),
+            tags.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             errors.push(e.clone());
         }
         if let (Ok(t), Ok(b)) = (&title, &body) {
             if t.as_str().is_empty() && b.as_str().trim().is_empty() {
-                errors.push(FieldError::new("body", "Write something (or at least give the entry a title) before saving."));
+                errors.push(FieldError::new(
+                    "body",
+                    "Write something (or at least give the entry a title) before saving.",
+                ));
             }
         }
         match (title, body, date, tags) {
-            (Ok(title), Ok(body), Ok(date), Ok(tags)) if errors.is_empty() => Ok(NewEntry { title, body, date, tags }),
+            (Ok(title), Ok(body), Ok(date), Ok(tags)) if errors.is_empty() => Ok(NewEntry {
+                title,
+                body,
+                date,
+                tags,
+            }),
             _ => Err(errors),
         }
     }
@@ -233,7 +280,8 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported_at_once() {
-        let errors = NewEntry::parse(&"t".repeat(300), "nope", &"x".repeat(50), "body").unwrap_err();
+        let errors =
+            NewEntry::parse(&"t".repeat(300), "nope", &"x".repeat(50), "body").unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["title", "entry_date", "tags"]);
     }

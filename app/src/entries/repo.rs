@@ -7,6 +7,7 @@
 
 use super::markdown;
 use super::model::NewEntry;
+use super::{SNIPPET_CLOSE, SNIPPET_OPEN};
 use crate::db::Pool;
 use chrono::Utc;
 use sqlx::{QueryBuilder, Sqlite};
@@ -56,11 +57,6 @@ pub struct TrashRow {
     pub deleted_at: String,
 }
 
-/// Markers FTS5 puts around matched words in snippets. Private-use characters, removed from
-/// anything a person saves, so they cannot be forged from an entry's text.
-pub const SNIPPET_OPEN: char = '\u{E000}';
-pub const SNIPPET_CLOSE: char = '\u{E001}';
-
 /// Where a list page starts: strictly before (older) or after (newer) a (date, id) position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
@@ -81,7 +77,9 @@ fn now() -> String {
 }
 
 fn strip_markers(text: &str) -> String {
-    text.chars().filter(|c| *c != SNIPPET_OPEN && *c != SNIPPET_CLOSE).collect()
+    text.chars()
+        .filter(|c| *c != SNIPPET_OPEN && *c != SNIPPET_CLOSE)
+        .collect()
 }
 
 /// Outcome of an update that names the version it started from.
@@ -213,12 +211,13 @@ pub async fn update(
             UpdateOutcome::Updated { version }
         }
         None => {
-            let current: Option<(i64,)> =
-                sqlx::query_as("SELECT version FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL")
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let current: Option<(i64,)> = sqlx::query_as(
+                "SELECT version FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL",
+            )
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             match current {
                 Some((current_version,)) => UpdateOutcome::Conflict { current_version },
                 None => UpdateOutcome::NotFound,
@@ -275,10 +274,18 @@ pub async fn list(
     let newer = matches!(cursor, Some(Cursor::Newer { .. }));
     match cursor {
         Some(Cursor::Older { date, id }) => {
-            q.push(" AND (e.entry_date, e.id) < (").push_bind(date.clone()).push(", ").push_bind(*id).push(")");
+            q.push(" AND (e.entry_date, e.id) < (")
+                .push_bind(date.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
         }
         Some(Cursor::Newer { date, id }) => {
-            q.push(" AND (e.entry_date, e.id) > (").push_bind(date.clone()).push(", ").push_bind(*id).push(")");
+            q.push(" AND (e.entry_date, e.id) > (")
+                .push_bind(date.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
         }
         None => {}
     }
@@ -305,14 +312,18 @@ pub async fn search(
 ) -> Result<Vec<SearchRow>, sqlx::Error> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "SELECT e.id, e.title, e.entry_date, e.tags,
-                snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet
+                snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet -- SNIPPET_OPEN, SNIPPET_CLOSE
          FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
          WHERE entries_fts MATCH ",
     );
-    q.push_bind(fts_query.to_owned()).push(" AND e.user_id = ").push_bind(user_id).push(" AND e.deleted_at IS NULL");
+    q.push_bind(fts_query.to_owned())
+        .push(" AND e.user_id = ")
+        .push_bind(user_id)
+        .push(" AND e.deleted_at IS NULL");
     push_filters(&mut q, user_id, filters);
     // Title matches weigh more than body matches.
-    q.push(" ORDER BY bm25(entries_fts, 5.0, 1.0), e.entry_date DESC LIMIT ").push_bind(limit);
+    q.push(" ORDER BY bm25(entries_fts, 5.0, 1.0), e.entry_date DESC LIMIT ")
+        .push_bind(limit);
     q.build_query_as().fetch_all(pool).await
 }
 
@@ -329,7 +340,12 @@ pub async fn tag_counts(pool: &Pool, user_id: i64) -> Result<Vec<(String, i64)>,
 }
 
 /// Number of live entries per day between `from` and `to` (inclusive).
-pub async fn day_counts(pool: &Pool, user_id: i64, from: &str, to: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn day_counts(
+    pool: &Pool,
+    user_id: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT entry_date, COUNT(*) FROM entries
          WHERE user_id = ?1 AND deleted_at IS NULL AND entry_date BETWEEN ?2 AND ?3
@@ -371,11 +387,13 @@ pub async fn restore(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::E
 
 /// Deletes an entry in the trash for good. False if it is not in this person's trash.
 pub async fn purge(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NOT NULL")
-        .bind(id)
-        .bind(user_id)
-        .execute(pool)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NOT NULL",
+    )
+    .bind(id)
+    .bind(user_id)
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -401,7 +419,8 @@ pub async fn list_trash(pool: &Pool, user_id: i64) -> Result<Vec<TrashRow>, sqlx
 /// Deletes every entry (of every person) that has been in the trash for more than `days` days.
 /// Run by the server's background task; the only statement here not scoped by user, on purpose.
 pub async fn purge_expired(pool: &Pool, days: i64) -> Result<u64, sqlx::Error> {
-    let cutoff = (Utc::now() - chrono::Duration::days(days)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let cutoff = (Utc::now() - chrono::Duration::days(days))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let done = sqlx::query("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?1")
         .bind(cutoff)
         .execute(pool)

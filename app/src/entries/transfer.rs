@@ -81,7 +81,11 @@ fn attachment(content_type: &'static str, filename: &str, body: Vec<u8>) -> Resp
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment"))),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,
@@ -113,7 +117,9 @@ async fn export_entries(state: &AppState, user_id: i64) -> Result<Vec<ExportedEn
 
 /// `GET /export/quire.json`
 pub async fn export_json(State(state): State<AppState>, session: Session) -> Response {
-    let Some(user_id) = user_id(&session).await else { return login_redirect("/journal/transfer") };
+    let Some(user_id) = user_id(&session).await else {
+        return login_redirect("/journal/transfer");
+    };
     let entries = match export_entries(&state, user_id).await {
         Ok(entries) => entries,
         Err(response) => return response,
@@ -130,7 +136,9 @@ pub async fn export_json(State(state): State<AppState>, session: Session) -> Res
 
 /// `GET /export/markdown.zip`
 pub async fn export_markdown(State(state): State<AppState>, session: Session) -> Response {
-    let Some(user_id) = user_id(&session).await else { return login_redirect("/journal/transfer") };
+    let Some(user_id) = user_id(&session).await else {
+        return login_redirect("/journal/transfer");
+    };
     let entries = match export_entries(&state, user_id).await {
         Ok(entries) => entries,
         Err(response) => return response,
@@ -148,11 +156,16 @@ pub async fn export_markdown(State(state): State<AppState>, session: Session) ->
 /// JSON-quoted (valid YAML), so any title survives.
 pub fn markdown_zip(entries: &[ExportedEntry]) -> zip::result::ZipResult<Vec<u8>> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     let mut used = std::collections::HashSet::new();
     for entry in entries {
         let slug = slug(&entry.title);
-        let base = if slug.is_empty() { entry.date.clone() } else { format!("{}-{slug}", entry.date) };
+        let base = if slug.is_empty() {
+            entry.date.clone()
+        } else {
+            format!("{}-{slug}", entry.date)
+        };
         let mut name = format!("{base}.md");
         let mut n = 2;
         while !used.insert(name.clone()) {
@@ -161,7 +174,12 @@ pub fn markdown_zip(entries: &[ExportedEntry]) -> zip::result::ZipResult<Vec<u8>
         }
         zip.start_file(name, options)?;
         let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
-        let mut front = format!("---\ntitle: {}\ndate: {}\ntags: {}\n", quote(&entry.title), entry.date, serde_json::to_string(&entry.tags).unwrap_or_default());
+        let mut front = format!(
+            "---\ntitle: {}\ndate: {}\ntags: {}\n",
+            quote(&entry.title),
+            entry.date,
+            serde_json::to_string(&entry.tags).unwrap_or_default()
+        );
         if let Some(created) = &entry.created_at {
             front.push_str(&format!("created: {}\n", quote(created)));
         }
@@ -195,12 +213,16 @@ fn slug(title: &str) -> String {
 
 /// Parses an import file: Quire's export or jrnl's. Returns the valid items (with their creation
 /// time when the file has one) and a plain-words problem for each item that is not valid.
-pub fn parse_import(bytes: &[u8]) -> Result<(Vec<(NewEntry, Option<String>)>, Vec<String>), String> {
+pub fn parse_import(
+    bytes: &[u8],
+) -> Result<(Vec<(NewEntry, Option<String>)>, Vec<String>), String> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("The file is not valid JSON ({e}). Quire imports its own JSON export and jrnl's JSON export."))?;
-    let items: Vec<ExportedEntry> = if value.get("format").and_then(|f| f.as_str()) == Some("quire-export") {
-        let export: QuireExport =
-            serde_json::from_value(value).map_err(|e| format!("This looks like a Quire export, but it is damaged: {e}."))?;
+    let items: Vec<ExportedEntry> = if value.get("format").and_then(|f| f.as_str())
+        == Some("quire-export")
+    {
+        let export: QuireExport = serde_json::from_value(value)
+            .map_err(|e| format!("This looks like a Quire export, but it is damaged: {e}."))?;
         export.entries
     } else if value.get("entries").is_some_and(|e| e.is_array()) {
         let export: JrnlExport = serde_json::from_value(value)
@@ -211,9 +233,15 @@ pub fn parse_import(bytes: &[u8]) -> Result<(Vec<(NewEntry, Option<String>)>, Ve
             .map(|e| ExportedEntry {
                 title: e.title,
                 date: e.date.clone(),
-                tags: e.tags.into_iter().map(|t| t.trim_start_matches(['@', '#']).to_owned()).collect(),
+                tags: e
+                    .tags
+                    .into_iter()
+                    .map(|t| t.trim_start_matches(['@', '#']).to_owned())
+                    .collect(),
                 body: e.body,
-                created_at: e.time.map(|t| format!("{}T{}:00Z", e.date, t.get(..5).unwrap_or(&t))),
+                created_at: e
+                    .time
+                    .map(|t| format!("{}T{}:00Z", e.date, t.get(..5).unwrap_or(&t))),
                 updated_at: None,
             })
             .collect()
@@ -225,10 +253,22 @@ pub fn parse_import(bytes: &[u8]) -> Result<(Vec<(NewEntry, Option<String>)>, Ve
     for (i, item) in items.into_iter().enumerate() {
         let tags = item.tags.join(",");
         match NewEntry::parse(&item.title, &item.date, &tags, &item.body) {
-            Ok(entry) => valid.push((entry, item.created_at.filter(|c| chrono::DateTime::parse_from_rfc3339(c).is_ok()))),
+            Ok(entry) => valid.push((
+                entry,
+                item.created_at
+                    .filter(|c| chrono::DateTime::parse_from_rfc3339(c).is_ok()),
+            )),
             Err(errors) => {
-                let label = if item.title.trim().is_empty() { format!("item {}", i + 1) } else { format!("item {} (“{}”)", i + 1, item.title.trim()) };
-                let why = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+                let label = if item.title.trim().is_empty() {
+                    format!("item {}", i + 1)
+                } else {
+                    format!("item {} (“{}”)", i + 1, item.title.trim())
+                };
+                let why = errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 problems.push(format!("Skipped {label}: {why}"));
             }
         }
@@ -237,8 +277,14 @@ pub fn parse_import(bytes: &[u8]) -> Result<(Vec<(NewEntry, Option<String>)>, Ve
 }
 
 /// `POST /journal/import`: imports the uploaded file and shows the report on the import page.
-pub async fn import(State(state): State<AppState>, session: Session, mut multipart: Multipart) -> Response {
-    let Some(user_id) = user_id(&session).await else { return login_redirect("/journal/transfer") };
+pub async fn import(
+    State(state): State<AppState>,
+    session: Session,
+    mut multipart: Multipart,
+) -> Response {
+    let Some(user_id) = user_id(&session).await else {
+        return login_redirect("/journal/transfer");
+    };
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
         match multipart.next_field().await {
@@ -251,14 +297,30 @@ pub async fn import(State(state): State<AppState>, session: Session, mut multipa
             }
             Ok(Some(_)) => continue,
             Ok(None) => break,
-            Err(e) => return report(&session, ImportReport::failed(&format!("The upload could not be read ({e}). Files can be at most 20 MB."))).await,
+            Err(e) => {
+                return report(
+                    &session,
+                    ImportReport::failed(&format!(
+                        "The upload could not be read ({e}). Files can be at most 20 MB."
+                    )),
+                )
+                .await
+            }
         }
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return report(&session, ImportReport::failed("Choose a file to import first.")).await;
+        return report(
+            &session,
+            ImportReport::failed("Choose a file to import first."),
+        )
+        .await;
     };
     if bytes.len() > IMPORT_MAX_BYTES {
-        return report(&session, ImportReport::failed("That file is larger than 20 MB, the most Quire imports at once.")).await;
+        return report(
+            &session,
+            ImportReport::failed("That file is larger than 20 MB, the most Quire imports at once."),
+        )
+        .await;
     }
     let (valid, problems) = match parse_import(&bytes) {
         Ok(parsed) => parsed,
@@ -266,12 +328,32 @@ pub async fn import(State(state): State<AppState>, session: Session, mut multipa
     };
     match repo::import(&state.db, user_id, &valid).await {
         Ok((imported, skipped)) => {
-            tracing::info!(user_id, imported, skipped, invalid = problems.len(), "import");
-            report(&session, ImportReport { file: Some(name), imported, skipped, problems, failed: None }).await
+            tracing::info!(
+                user_id,
+                imported,
+                skipped,
+                invalid = problems.len(),
+                "import"
+            );
+            report(
+                &session,
+                ImportReport {
+                    file: Some(name),
+                    imported,
+                    skipped,
+                    problems,
+                    failed: None,
+                },
+            )
+            .await
         }
         Err(e) => {
             let error = crate::error::AppError::internal("importing", e);
-            report(&session, ImportReport::failed(&format!("Nothing was imported. {error}"))).await
+            report(
+                &session,
+                ImportReport::failed(&format!("Nothing was imported. {error}")),
+            )
+            .await
         }
     }
 }
@@ -280,9 +362,8 @@ async fn report(session: &Session, report: ImportReport) -> Response {
     let message = report.summary();
     let _ = session.insert(REPORT_KEY, &report).await;
     let flash = crate::flash::Flash::new(&message.chars().take(180).collect::<String>());
-    let cookie = format!("{}={}; Path=/; Max-Age=60; SameSite=Lax", crate::flash::COOKIE, flash.encode());
     let mut response = Redirect::to("/journal/transfer").into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    if let Ok(value) = HeaderValue::from_str(&flash.set_cookie()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
@@ -317,13 +398,21 @@ mod tests {
         let (valid, problems) = parse_import(file).unwrap();
         assert_eq!(valid.len(), 2);
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].contains("item 2") && problems[0].contains("Bad date"), "{}", problems[0]);
+        assert!(
+            problems[0].contains("item 2") && problems[0].contains("Bad date"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]
     fn an_unknown_file_is_refused_with_a_clear_reason() {
-        assert!(parse_import(b"not json").unwrap_err().contains("not valid JSON"));
-        assert!(parse_import(br#"{"hello": 1}"#).unwrap_err().contains("doesn't recognise"));
+        assert!(parse_import(b"not json")
+            .unwrap_err()
+            .contains("not valid JSON"));
+        assert!(parse_import(br#"{"hello": 1}"#)
+            .unwrap_err()
+            .contains("doesn't recognise"));
     }
 
     #[test]
@@ -339,8 +428,13 @@ mod tests {
         let bytes = markdown_zip(&[e("Same: \"quoted\""), e("Same: \"quoted\"")]).unwrap();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
         assert_eq!(archive.len(), 2);
-        let names: Vec<String> = (0..2).map(|i| archive.by_index(i).unwrap().name().unwrap().to_string()).collect();
-        assert_eq!(names, vec!["2026-11-23-same-quoted.md", "2026-11-23-same-quoted-2.md"]);
+        let names: Vec<String> = (0..2)
+            .map(|i| archive.by_index(i).unwrap().name().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["2026-11-23-same-quoted.md", "2026-11-23-same-quoted-2.md"]
+        );
         let mut text = String::new();
         std::io::Read::read_to_string(&mut archive.by_index(0).unwrap(), &mut text).unwrap();
         assert!(text.starts_with("---\ntitle: \"Same: \\\"quoted\\\"\"\ndate: 2026-11-23\ntags: [\"x\"]\n---\n\nBody\n"), "{text}");

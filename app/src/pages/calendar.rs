@@ -56,17 +56,37 @@ fn heatmap_svg(year: &CalendarYear, width: u32, height: u32, summary: &str) -> S
         year.year
     );
     for (name, col) in &year.months {
-        let _ = write!(svg, r#"<text x="{}" y="11" class="axis">{name}</text>"#, LEFT + col * (CELL + GAP));
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="11" class="axis">{name}</text>"#,
+            LEFT + col * (CELL + GAP)
+        );
     }
     for (i, name) in ["Mon", "Wed", "Fri"].into_iter().enumerate() {
-        let _ = write!(svg, r#"<text x="0" y="{}" class="axis">{name}</text>"#, TOP + (i as u32 * 2) * (CELL + GAP) + 11);
+        let _ = write!(
+            svg,
+            r#"<text x="0" y="{}" class="axis">{name}</text>"#,
+            TOP + (i as u32 * 2) * (CELL + GAP) + 11
+        );
     }
     for day in &year.days {
         let (x, y) = (LEFT + day.col * (CELL + GAP), TOP + day.row * (CELL + GAP));
-        let rect = format!(r#"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="3" class="{}"></rect>"#, level(day.count));
+        let rect = format!(
+            r#"<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" rx="3" class="{}"></rect>"#,
+            level(day.count)
+        );
         if day.count > 0 {
-            let label = format!("{}: {} {}", day.label, day.count, if day.count == 1 { "entry" } else { "entries" });
-            let _ = write!(svg, r#"<a href="/journal?from={0}&amp;to={0}" aria-label="{label}"><title>{label}</title>{rect}</a>"#, day.date);
+            let label = format!(
+                "{}: {} {}",
+                day.label,
+                day.count,
+                if day.count == 1 { "entry" } else { "entries" }
+            );
+            let _ = write!(
+                svg,
+                r#"<a href="/journal?from={0}&amp;to={0}" aria-label="{label}"><title>{label}</title>{rect}</a>"#,
+                day.date
+            );
         } else {
             svg.push_str(&rect);
         }
@@ -85,7 +105,11 @@ fn Heatmap(year: CalendarYear) -> impl IntoView {
         year.total,
         if year.total == 1 { "entry" } else { "entries" },
         year.days_written,
-        if year.days_written == 1 { "day" } else { "days" },
+        if year.days_written == 1 {
+            "day"
+        } else {
+            "days"
+        },
         year.year
     );
     let svg = heatmap_svg(&year, width, height, &summary);

@@ -31,7 +31,12 @@ fn today() -> String {
     #[cfg(feature = "hydrate")]
     {
         let d = js_sys::Date::new_0();
-        format!("{:04}-{:02}-{:02}", d.get_full_year(), d.get_month() + 1, d.get_date())
+        format!(
+            "{:04}-{:02}-{:02}",
+            d.get_full_year(),
+            d.get_month() + 1,
+            d.get_date()
+        )
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -73,7 +78,13 @@ pub fn NewEntryPage() -> impl IntoView {
 }
 
 fn values_from_draft(d: EditorDraft) -> Values {
-    Values { title: d.title, entry_date: d.entry_date, tags: d.tags, body: d.body, version: d.version }
+    Values {
+        title: d.title,
+        entry_date: d.entry_date,
+        tags: d.tags,
+        body: d.body,
+        version: d.version,
+    }
 }
 
 #[component]
@@ -115,7 +126,12 @@ pub fn EditEntryPage() -> impl IntoView {
 }
 
 #[component]
-fn Editor(id: Option<i64>, values: Values, error: Option<AppError>, initial_preview: Option<String>) -> impl IntoView {
+fn Editor(
+    id: Option<i64>,
+    values: Values,
+    error: Option<AppError>,
+    initial_preview: Option<String>,
+) -> impl IntoView {
     let create = ServerAction::<CreateEntry>::new();
     let update = ServerAction::<UpdateEntry>::new();
     let pending = Signal::derive(move || create.pending().get() || update.pending().get());
@@ -129,7 +145,8 @@ fn Editor(id: Option<i64>, values: Values, error: Option<AppError>, initial_prev
         };
         from_action.or_else(|| initial_error.clone())
     });
-    let field_error = move |field: &'static str| move || error.get().and_then(|e| e.for_field(field));
+    let field_error =
+        move |field: &'static str| move || error.get().and_then(|e| e.for_field(field));
     let conflict_version = move || match error.get() {
         Some(AppError::Conflict { current_version }) => Some(current_version),
         _ => None,
@@ -196,8 +213,14 @@ fn Editor(id: Option<i64>, values: Values, error: Option<AppError>, initial_prev
         }
     }
 
-    let heading = if id.is_some() { "Edit entry" } else { "New entry" };
-    let cancel_href = id.map(|id| format!("/journal/{id}")).unwrap_or_else(|| "/journal".to_owned());
+    let heading = if id.is_some() {
+        "Edit entry"
+    } else {
+        "New entry"
+    };
+    let cancel_href = id
+        .map(|id| format!("/journal/{id}"))
+        .unwrap_or_else(|| "/journal".to_owned());
     let fields = move || {
         view! {
             {move || conflict_version().map(|current| view! {
@@ -309,30 +332,41 @@ mod browser {
         });
         // In-app links: the router would navigate without a page unload, so ask here (capture
         // phase, before the router sees the click).
-        let on_click = Closure::<dyn Fn(web_sys::MouseEvent)>::new(move |ev: web_sys::MouseEvent| {
-            if !dirty.get_untracked() {
-                return;
-            }
-            let link = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .and_then(|el| el.closest("a[href]").ok().flatten());
-            if link.is_some() {
-                let leave = window().confirm_with_message("You have unsaved changes. Leave without saving?").unwrap_or(true);
-                if leave {
-                    dirty.set(false);
-                } else {
-                    ev.prevent_default();
-                    ev.stop_immediate_propagation();
+        let on_click =
+            Closure::<dyn Fn(web_sys::MouseEvent)>::new(move |ev: web_sys::MouseEvent| {
+                if !dirty.get_untracked() {
+                    return;
                 }
-            }
-        });
-        let _ = document().add_event_listener_with_callback_and_bool("click", on_click.as_ref().unchecked_ref(), true);
+                let link = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|el| el.closest("a[href]").ok().flatten());
+                if link.is_some() {
+                    let leave = window()
+                        .confirm_with_message("You have unsaved changes. Leave without saving?")
+                        .unwrap_or(true);
+                    if leave {
+                        dirty.set(false);
+                    } else {
+                        ev.prevent_default();
+                        ev.stop_immediate_propagation();
+                    }
+                }
+            });
+        let _ = document().add_event_listener_with_callback_and_bool(
+            "click",
+            on_click.as_ref().unchecked_ref(),
+            true,
+        );
         let listener = send_wrapper::SendWrapper::new(on_click);
         on_cleanup(move || {
             keys.remove();
             unload.remove();
-            let _ = document().remove_event_listener_with_callback_and_bool("click", listener.as_ref().unchecked_ref(), true);
+            let _ = document().remove_event_listener_with_callback_and_bool(
+                "click",
+                listener.as_ref().unchecked_ref(),
+                true,
+            );
         });
     }
 }

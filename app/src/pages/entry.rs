@@ -3,7 +3,7 @@
 
 use crate::components::guard::RequireUser;
 use crate::components::notice::ErrorNotice;
-use crate::entries::{get_entry, DeleteEntry, EntryView};
+use crate::entries::{display_title, get_entry, DeleteEntry, EntryView};
 use crate::error::AppError;
 use crate::pages::journal::TagLinks;
 use crate::pages::not_found::NotFound;
@@ -15,7 +15,13 @@ use leptos_router::hooks::use_params_map;
 /// The numeric id in the route, if it is one.
 pub fn route_id() -> Memo<Option<i64>> {
     let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()).filter(|id| *id > 0))
+    Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .filter(|id| *id > 0)
+    })
 }
 
 #[component]
@@ -26,12 +32,15 @@ pub fn EntryPage() -> impl IntoView {
 #[component]
 fn Entry() -> impl IntoView {
     let id = route_id();
-    let entry = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_entry(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
+    let entry = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_entry(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -48,7 +57,7 @@ fn Entry() -> impl IntoView {
 #[component]
 fn EntryArticle(entry: EntryView) -> impl IntoView {
     let delete = ServerAction::<DeleteEntry>::new();
-    let title = if entry.title.is_empty() { "Untitled".to_owned() } else { entry.title.clone() };
+    let title = display_title(&entry.title);
     let edit_href = format!("/journal/{}/edit", entry.id);
     view! {
         <Title text=title.clone()/>

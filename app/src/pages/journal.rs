@@ -4,7 +4,9 @@
 
 use crate::components::guard::RequireUser;
 use crate::components::notice::ErrorNotice;
-use crate::entries::{list_entries, search_entries, EntryListPage, EntrySummary, SearchHit};
+use crate::entries::{
+    display_title, list_entries, search_entries, EntryListPage, EntrySummary, SearchHit,
+};
 use crate::session::SessionUser;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,10 +31,17 @@ impl JournalQuery {
         let mut parts = Vec::new();
         for (k, v) in [("tag", &self.tag), ("from", &self.from), ("to", &self.to)] {
             if !v.is_empty() {
-                parts.push(format!("{k}={}", crate::auth::redirect::encode_query_value(v)));
+                parts.push(format!(
+                    "{k}={}",
+                    crate::auth::redirect::encode_query_value(v)
+                ));
             }
         }
-        parts.push(format!("{}={}", cursor.0, crate::auth::redirect::encode_query_value(cursor.1)));
+        parts.push(format!(
+            "{}={}",
+            cursor.0,
+            crate::auth::redirect::encode_query_value(cursor.1)
+        ));
         format!("/journal?{}", parts.join("&"))
     }
 }
@@ -69,13 +78,24 @@ fn Journal() -> impl IntoView {
         move || query.get(),
         |q| async move {
             if q.q.trim().is_empty() {
-                list_entries(q.before, q.after, none_if_empty(&q.tag), none_if_empty(&q.from), none_if_empty(&q.to))
-                    .await
-                    .map(Results::List)
+                list_entries(
+                    q.before,
+                    q.after,
+                    none_if_empty(&q.tag),
+                    none_if_empty(&q.from),
+                    none_if_empty(&q.to),
+                )
+                .await
+                .map(Results::List)
             } else {
-                search_entries(q.q.clone(), none_if_empty(&q.tag), none_if_empty(&q.from), none_if_empty(&q.to))
-                    .await
-                    .map(Results::Search)
+                search_entries(
+                    q.q.clone(),
+                    none_if_empty(&q.tag),
+                    none_if_empty(&q.from),
+                    none_if_empty(&q.to),
+                )
+                .await
+                .map(Results::Search)
             }
         },
     );
@@ -164,7 +184,11 @@ fn EntryList(list: EntryListPage, query: JournalQuery) -> impl IntoView {
     let older = list.older.clone().map(|c| query.href(("before", &c)));
     view! {
         <ol class="entry-list" aria-label="Entries">
-            {list.entries.into_iter().map(|entry| view! { <EntryCard entry/> }).collect_view()}
+            {list.entries.into_iter().map(|e: EntrySummary| view! {
+                <EntryCard id=e.id title=e.title entry_date=e.entry_date date_label=e.date_label tags=e.tags>
+                    {(!e.excerpt.is_empty()).then(|| view! { <p class="excerpt">{e.excerpt}</p> })}
+                </EntryCard>
+            }).collect_view()}
         </ol>
         <nav class="pager" aria-label="Pages">
             {newer.map(|href| view! { <a rel="prev" href=href>"← Newer"</a> })}
@@ -174,17 +198,23 @@ fn EntryList(list: EntryListPage, query: JournalQuery) -> impl IntoView {
     .into_any()
 }
 
+/// One entry in a list or in search results; `children` is its excerpt or snippet.
 #[component]
-fn EntryCard(entry: EntrySummary) -> impl IntoView {
-    let href = format!("/journal/{}", entry.id);
-    let title = if entry.title.is_empty() { "Untitled".to_owned() } else { entry.title };
+fn EntryCard(
+    id: i64,
+    title: String,
+    entry_date: String,
+    date_label: String,
+    tags: Vec<String>,
+    children: Children,
+) -> impl IntoView {
     view! {
         <li class="entry-card">
             <article>
-                <h2><a href=href>{title}</a></h2>
-                <p class="meta"><time datetime=entry.entry_date>{entry.date_label}</time></p>
-                {(!entry.excerpt.is_empty()).then(|| view! { <p class="excerpt">{entry.excerpt}</p> })}
-                <TagLinks tags=entry.tags/>
+                <h2><a href=format!("/journal/{id}")>{display_title(&title)}</a></h2>
+                <p class="meta"><time datetime=entry_date>{date_label}</time></p>
+                {children()}
+                <TagLinks tags/>
             </article>
         </li>
     }
@@ -222,25 +252,16 @@ fn SearchResults(hits: Vec<SearchHit>, query: JournalQuery) -> impl IntoView {
     view! {
         <p class="result-count">{format!("{count} {} for “{}”", if count == 1 { "entry" } else { "entries" }, query.q)}</p>
         <ol class="entry-list" aria-label="Search results">
-            {hits.into_iter().map(|hit| {
-                let href = format!("/journal/{}", hit.id);
-                let title = if hit.title.is_empty() { "Untitled".to_owned() } else { hit.title };
-                view! {
-                    <li class="entry-card">
-                        <article>
-                            <h2><a href=href>{title}</a></h2>
-                            <p class="meta"><time datetime=hit.entry_date>{hit.date_label}</time></p>
-                            <p class="excerpt">
-                                {hit.snippet.into_iter().map(|part| if part.hit {
-                                    view! { <mark>{part.text}</mark> }.into_any()
-                                } else {
-                                    part.text.into_any()
-                                }).collect_view()}
-                            </p>
-                            <TagLinks tags=hit.tags/>
-                        </article>
-                    </li>
-                }
+            {hits.into_iter().map(|hit| view! {
+                <EntryCard id=hit.id title=hit.title entry_date=hit.entry_date date_label=hit.date_label tags=hit.tags>
+                    <p class="excerpt">
+                        {hit.snippet.into_iter().map(|part| if part.hit {
+                            view! { <mark>{part.text}</mark> }.into_any()
+                        } else {
+                            part.text.into_any()
+                        }).collect_view()}
+                    </p>
+                </EntryCard>
             }).collect_view()}
         </ol>
     }

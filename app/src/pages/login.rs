@@ -11,7 +11,11 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 pub fn LoginPage() -> impl IntoView {
     let current = UserContext::get();
     let query = use_query_map();
-    let next = move || SafeRedirect::parse_or_default(query.read().get("next").as_deref()).as_str().to_owned();
+    let next = move || {
+        SafeRedirect::parse_or_default(query.read().get("next").as_deref())
+            .as_str()
+            .to_owned()
+    };
     let error = move || query.read().get("error");
 
     view! {

@@ -10,7 +10,10 @@ pub fn LoginErrorPage() -> impl IntoView {
     let query = use_query_map();
     let reason = move || query.read().get("reason").unwrap_or_default();
     let reference = move || {
-        query.read().get("ref").filter(|r| r.len() <= 16 && r.chars().all(|c| c.is_ascii_alphanumeric()))
+        query
+            .read()
+            .get("ref")
+            .filter(|r| r.len() <= 16 && r.chars().all(|c| c.is_ascii_alphanumeric()))
     };
     view! {
         <Title text="Login failed"/>

@@ -2,7 +2,7 @@
 
 use crate::components::guard::RequireUser;
 use crate::components::notice::ErrorNotice;
-use crate::entries::{list_trash, EmptyTrash, PurgeEntry, RestoreEntry, TRASH_DAYS};
+use crate::entries::{display_title, list_trash, EmptyTrash, PurgeEntry, RestoreEntry, TRASH_DAYS};
 use crate::session::SessionUser;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,7 +21,10 @@ fn Trash() -> impl IntoView {
     let purge = ServerAction::<PurgeEntry>::new();
     let empty = ServerAction::<EmptyTrash>::new();
     // Reload after each action on this page (a redirect to the same page does not remount it).
-    let items = Resource::new(move || (purge.version().get(), empty.version().get()), |_| list_trash());
+    let items = Resource::new(
+        move || (purge.version().get(), empty.version().get()),
+        |_| list_trash(),
+    );
     view! {
         <section class="page">
             <p class="back"><a href="/journal">"← Journal"</a></p>
@@ -36,7 +39,7 @@ fn Trash() -> impl IntoView {
                         Ok(items) => view! {
                             <ol class="entry-list" aria-label="Deleted entries">
                                 {items.into_iter().map(|item| {
-                                    let title = if item.title.is_empty() { "Untitled".to_owned() } else { item.title };
+                                    let title = display_title(&item.title);
                                     view! {
                                         <li class="entry-card">
                                             <article aria-label=title.clone()>

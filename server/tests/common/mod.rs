@@ -37,7 +37,8 @@ pub async fn spawn_app(issuer: &str, extra: &[(&str, &str)]) -> TestApp {
     for (k, v) in extra {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration is valid");
+    let config =
+        Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration is valid");
     let options = leptos::config::LeptosOptions::builder()
         .output_name("quire")
         .site_root(dir.path().to_string_lossy().to_string())
@@ -49,7 +50,12 @@ pub async fn spawn_app(issuer: &str, extra: &[(&str, &str)]) -> TestApp {
         let _ = tcp.set_nodelay(true);
     });
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    TestApp { base, db_url, quire, _dir: dir }
+    TestApp {
+        base,
+        db_url,
+        quire,
+        _dir: dir,
+    }
 }
 
 /// Quire plus a well-behaved provider.
@@ -70,16 +76,33 @@ pub struct Browser {
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder().cookie_provider(jar.clone()).redirect(Policy::none()).build().unwrap();
-        Browser { client, base: app.base.clone(), jar }
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: app.base.clone(),
+            jar,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).header(header::ACCEPT, "text/html").send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http") { path.to_owned() } else { format!("{}{}", self.base, path) }
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        }
     }
 
     /// A same-origin HTML form post, as a browser sends it.
@@ -98,15 +121,25 @@ impl Browser {
 
     /// Starts a login and returns the provider URL Quire redirected to.
     pub async fn start_login(&self, next: &str) -> String {
-        let res = self.post_form("/api/auth/login", &format!("next={}", urlencode(next))).await;
-        assert_eq!(res.status(), StatusCode::FOUND, "starting a login redirects to the provider");
+        let res = self
+            .post_form("/api/auth/login", &format!("next={}", urlencode(next)))
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::FOUND,
+            "starting a login redirects to the provider"
+        );
         location(&res)
     }
 
     /// Follows the provider's redirect and returns the callback URL it sends the browser to.
     pub async fn authorize(&self, authorize_url: &str) -> String {
         let res = self.client.get(authorize_url).send().await.unwrap();
-        assert!(res.status().is_redirection(), "provider redirects back: {}", res.status());
+        assert!(
+            res.status().is_redirection(),
+            "provider redirects back: {}",
+            res.status()
+        );
         location(&res)
     }
 
@@ -115,7 +148,11 @@ impl Browser {
         let authorize = self.start_login(next).await;
         let callback = self.authorize(&authorize).await;
         let res = self.get(&callback).await;
-        assert!(res.status().is_redirection(), "callback redirects: {}", res.status());
+        assert!(
+            res.status().is_redirection(),
+            "callback redirects: {}",
+            res.status()
+        );
         location(&res)
     }
 
@@ -141,16 +178,20 @@ impl Browser {
     pub fn session_cookie(&self) -> Option<String> {
         use reqwest::cookie::CookieStore;
         let header = self.jar.cookies(&self.base.parse().unwrap())?;
-        header
-            .to_str()
-            .ok()?
-            .split("; ")
-            .find_map(|c| c.strip_prefix(&format!("{}=", server::SESSION_COOKIE)).map(str::to_owned))
+        header.to_str().ok()?.split("; ").find_map(|c| {
+            c.strip_prefix(&format!("{}=", server::SESSION_COOKIE))
+                .map(str::to_owned)
+        })
     }
 }
 
 pub fn location(res: &Response) -> String {
-    res.headers().get(header::LOCATION).expect("a Location header").to_str().unwrap().to_owned()
+    res.headers()
+        .get(header::LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 pub fn urlencode(value: &str) -> String {
@@ -159,7 +200,11 @@ pub fn urlencode(value: &str) -> String {
 
 impl Browser {
     /// Calls a server function the way the hydrated app does (JSON answer, no page redirect).
-    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    pub async fn call(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, serde_json::Value) {
         let res = self
             .client
             .post(self.url(&format!("/api/{endpoint}")))
@@ -177,8 +222,17 @@ impl Browser {
 
     /// Creates an entry and returns its id.
     pub async fn create_entry(&self, title: &str, date: &str, tags: &str, body: &str) -> i64 {
-        let (status, value) =
-            self.call("entries/create", &[("title", title), ("entry_date", date), ("tags", tags), ("body", body)]).await;
+        let (status, value) = self
+            .call(
+                "entries/create",
+                &[
+                    ("title", title),
+                    ("entry_date", date),
+                    ("tags", tags),
+                    ("body", body),
+                ],
+            )
+            .await;
         assert!(status.is_success(), "create failed: {status} {value}");
         value.as_i64().expect("the new id")
     }

@@ -16,8 +16,8 @@ use openidconnect::core::{
     CoreRsaPrivateSigningKey,
 };
 use openidconnect::{
-    AccessToken, Audience, EmptyAdditionalClaims, EndUserEmail, EndUserName, IssuerUrl, JsonWebKeyId, Nonce,
-    PrivateSigningKey, StandardClaims, SubjectIdentifier,
+    AccessToken, Audience, EmptyAdditionalClaims, EndUserEmail, EndUserName, IssuerUrl,
+    JsonWebKeyId, Nonce, PrivateSigningKey, StandardClaims, SubjectIdentifier,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -41,7 +41,12 @@ pub struct TestUser {
 
 impl TestUser {
     pub fn new(sub: &str, email: &str, verified: bool, name: &str) -> TestUser {
-        TestUser { sub: sub.into(), email: email.into(), email_verified: verified, name: name.into() }
+        TestUser {
+            sub: sub.into(),
+            email: email.into(),
+            email_verified: verified,
+            name: name.into(),
+        }
     }
     pub fn alice() -> TestUser {
         TestUser::new("alice-sub", "alice@example.com", true, "Alice Liddell")
@@ -148,7 +153,8 @@ impl TestProvider {
 }
 
 fn signing_key(pem: &str, kid: &str) -> CoreRsaPrivateSigningKey {
-    CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into()))).expect("test key parses")
+    CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into())))
+        .expect("test key parses")
 }
 
 async fn discovery(State(p): State<TestProvider>) -> Json<serde_json::Value> {
@@ -191,13 +197,22 @@ async fn authorize(State(p): State<TestProvider>, Query(q): Query<AuthorizeParam
         return (StatusCode::BAD_REQUEST, "bad authorization request").into_response();
     }
     if *p.inner.forgery.lock().unwrap() == Forgery::DenyAccess {
-        return Redirect::to(&format!("{}?error=access_denied&state={}", q.redirect_uri, q.state)).into_response();
+        return Redirect::to(&format!(
+            "{}?error=access_denied&state={}",
+            q.redirect_uri, q.state
+        ))
+        .into_response();
     }
     let code = random_token();
     let user = p.inner.user.lock().unwrap().clone();
     p.inner.codes.lock().unwrap().insert(
         code.clone(),
-        Grant { user, nonce: q.nonce, code_challenge: q.code_challenge, redirect_uri: q.redirect_uri.clone() },
+        Grant {
+            user,
+            nonce: q.nonce,
+            code_challenge: q.code_challenge,
+            redirect_uri: q.redirect_uri.clone(),
+        },
     );
     Redirect::to(&format!("{}?code={code}&state={}", q.redirect_uri, q.state)).into_response()
 }
@@ -210,23 +225,46 @@ struct TokenForm {
     code_verifier: String,
 }
 
-async fn token(State(p): State<TestProvider>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+async fn token(
+    State(p): State<TestProvider>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
     let expected_auth = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
     );
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected_auth.as_str()) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
     }
     let Some(grant) = p.inner.codes.lock().unwrap().remove(&form.code) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
     };
     let challenge = B64.encode(Sha256::digest(form.code_verifier.as_bytes()));
-    if form.grant_type != "authorization_code" || challenge != grant.code_challenge || form.redirect_uri != grant.redirect_uri {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
+    if form.grant_type != "authorization_code"
+        || challenge != grant.code_challenge
+        || form.redirect_uri != grant.redirect_uri
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
     }
     let access_token = random_token();
-    p.inner.access_tokens.lock().unwrap().insert(access_token.clone(), grant.user.clone());
+    p.inner
+        .access_tokens
+        .lock()
+        .unwrap()
+        .insert(access_token.clone(), grant.user.clone());
     let forgery = *p.inner.forgery.lock().unwrap();
     let id_token = p.id_token(&grant, &access_token, forgery);
     Json(json!({
@@ -241,11 +279,26 @@ async fn token(State(p): State<TestProvider>, headers: HeaderMap, Form(form): Fo
 impl TestProvider {
     fn id_token(&self, grant: &Grant, access_token: &str, forgery: Forgery) -> String {
         let now = Utc::now();
-        let issuer = if forgery == Forgery::WrongIssuer { "https://evil.example".to_owned() } else { self.inner.issuer.clone() };
-        let audience = if forgery == Forgery::WrongAudience { "someone-else".to_owned() } else { CLIENT_ID.to_owned() };
-        let (issued, expires) =
-            if forgery == Forgery::Expired { (now - Duration::hours(2), now - Duration::hours(1)) } else { (now, now + Duration::minutes(5)) };
-        let nonce = if forgery == Forgery::NonceMismatch { "not-the-nonce".to_owned() } else { grant.nonce.clone() };
+        let issuer = if forgery == Forgery::WrongIssuer {
+            "https://evil.example".to_owned()
+        } else {
+            self.inner.issuer.clone()
+        };
+        let audience = if forgery == Forgery::WrongAudience {
+            "someone-else".to_owned()
+        } else {
+            CLIENT_ID.to_owned()
+        };
+        let (issued, expires) = if forgery == Forgery::Expired {
+            (now - Duration::hours(2), now - Duration::hours(1))
+        } else {
+            (now, now + Duration::minutes(5))
+        };
+        let nonce = if forgery == Forgery::NonceMismatch {
+            "not-the-nonce".to_owned()
+        } else {
+            grant.nonce.clone()
+        };
         let claims = CoreIdTokenClaims::new(
             IssuerUrl::new(issuer).unwrap(),
             vec![Audience::new(audience)],
@@ -269,30 +322,55 @@ impl TestProvider {
                 use openidconnect::core::CoreHmacKey;
                 let key = CoreHmacKey::new(CLIENT_SECRET.as_bytes());
                 // No at_hash: the only thing wrong with this token is its algorithm.
-                CoreIdToken::new(claims, &key, CoreJwsSigningAlgorithm::HmacSha256, None, None).unwrap().to_string()
+                CoreIdToken::new(
+                    claims,
+                    &key,
+                    CoreJwsSigningAlgorithm::HmacSha256,
+                    None,
+                    None,
+                )
+                .unwrap()
+                .to_string()
             }
-            Forgery::BadSignature => {
-                CoreIdToken::new(claims, &self.inner.rogue, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, Some(&at), None)
-                    .unwrap()
-                    .to_string()
-            }
+            Forgery::BadSignature => CoreIdToken::new(
+                claims,
+                &self.inner.rogue,
+                CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                Some(&at),
+                None,
+            )
+            .unwrap()
+            .to_string(),
             _ => {
                 let key = self.inner.key.lock().unwrap();
-                CoreIdToken::new(claims, &key.0, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, Some(&at), None)
-                    .unwrap()
-                    .to_string()
+                CoreIdToken::new(
+                    claims,
+                    &key.0,
+                    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                    Some(&at),
+                    None,
+                )
+                .unwrap()
+                .to_string()
             }
         }
     }
 }
 
 async fn userinfo(State(p): State<TestProvider>, headers: HeaderMap) -> Response {
-    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     let user = token.and_then(|t| p.inner.access_tokens.lock().unwrap().get(t).cloned());
     let Some(user) = user else {
         return (StatusCode::UNAUTHORIZED, "invalid token").into_response();
     };
-    let sub = if *p.inner.forgery.lock().unwrap() == Forgery::UserinfoOtherSubject { "someone-else".to_owned() } else { user.sub };
+    let sub = if *p.inner.forgery.lock().unwrap() == Forgery::UserinfoOtherSubject {
+        "someone-else".to_owned()
+    } else {
+        user.sub
+    };
     Json(json!({ "sub": sub, "email": user.email, "email_verified": user.email_verified, "name": user.name })).into_response()
 }
 
@@ -300,5 +378,12 @@ fn random_token() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    B64.encode(Sha256::digest(format!("{n}-{:?}-{}", std::time::SystemTime::now(), std::process::id()).as_bytes()))
+    B64.encode(Sha256::digest(
+        format!(
+            "{n}-{:?}-{}",
+            std::time::SystemTime::now(),
+            std::process::id()
+        )
+        .as_bytes(),
+    ))
 }
