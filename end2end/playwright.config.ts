@@ -13,6 +13,11 @@ export default defineConfig({
   workers: 2,
   forbidOnly: !!process.env.CI,
   reporter: [['list']],
+  projects: [
+    { name: 'journeys', testIgnore: /admin\.spec\.ts/ },
+    // The admin journeys disable and sign out demo accounts: they run alone, after the rest.
+    { name: 'admin', testMatch: /admin\.spec\.ts/, dependencies: ['journeys'] },
+  ],
   use: {
     baseURL: APP_URL,
     trace: 'retain-on-failure',
@@ -41,7 +46,9 @@ export default defineConfig({
         QUIRE_OIDC_ISSUER: PROVIDER_URL,
         QUIRE_OIDC_CLIENT_ID: 'quire-dev',
         QUIRE_OIDC_CLIENT_SECRET: 'quire-dev-secret',
-        QUIRE_ADMIN_EMAILS: 'admin@example.com',
+        // Admin through the provider's groups claim (the Rust tests cover QUIRE_ADMIN_EMAILS).
+        QUIRE_OIDC_SCOPES: 'openid email profile groups',
+        QUIRE_OIDC_ADMIN_GROUPS: 'quire-admins',
         RUST_LOG: 'warn',
       },
       reuseExistingServer: false,

@@ -36,6 +36,20 @@ pub struct OidcConfig {
     pub client_secret: Option<Secret>,
     /// Scopes to request besides `openid` (which is always requested).
     pub scopes: Vec<String>,
+    /// Where the provider puts group names: a claim name, or a dotted path into nested claims
+    /// (`realm_access.roles`).
+    pub groups_claim: String,
+    /// Members of any of these groups are admins (re-evaluated at every login).
+    pub admin_groups: Vec<String>,
+}
+
+/// Who may create an account by logging in for the first time. Each field set here comes from the
+/// environment and overrides what admins choose in the dashboard; `None` leaves it to them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignupOverrides {
+    pub allow_signup: Option<bool>,
+    /// Lower-cased domains; an empty list means any domain.
+    pub allowed_email_domains: Option<Vec<String>>,
 }
 
 /// Everything Quire reads from its environment.
@@ -49,6 +63,10 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// Lower-cased; only ever compared with *verified* emails.
     pub admin_emails: Vec<String>,
+    pub signup: SignupOverrides,
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a reverse proxy
+    /// that sets it; otherwise anyone could claim any address in the audit log).
+    pub trust_proxy: bool,
     pub session_idle_minutes: i64,
     pub session_max_hours: i64,
 }
@@ -71,6 +89,7 @@ fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/quire.db";
 pub const DEFAULT_SCOPES: &str = "openid email profile";
+pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
 pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 7 * 24 * 60;
 pub const DEFAULT_SESSION_MAX_HOURS: i64 = 30 * 24;
 
@@ -142,6 +161,43 @@ impl Config {
             .transpose()?
             .unwrap_or_default();
 
+        let groups_claim =
+            get("QUIRE_OIDC_GROUPS_CLAIM").unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_owned());
+        if groups_claim.split('.').any(|part| part.is_empty()) {
+            return Err(err(
+                "QUIRE_OIDC_GROUPS_CLAIM",
+                format!("is {groups_claim:?}: use a claim name such as groups, or a dotted path such as realm_access.roles"),
+            ));
+        }
+        let admin_groups = get("QUIRE_OIDC_ADMIN_GROUPS")
+            .map(|raw| {
+                raw.split(',')
+                    .map(|g| g.trim().to_owned())
+                    .filter(|g| !g.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        let signup = SignupOverrides {
+            allow_signup: get("QUIRE_ALLOW_SIGNUP")
+                .map(|raw| parse_switch("QUIRE_ALLOW_SIGNUP", &raw))
+                .transpose()?,
+            allowed_email_domains: get("QUIRE_ALLOWED_EMAIL_DOMAINS")
+                .map(|raw| {
+                    parse_domains(&raw).map_err(|bad| {
+                        err(
+                            "QUIRE_ALLOWED_EMAIL_DOMAINS",
+                            format!("contains {bad:?}, which is not a domain such as example.com"),
+                        )
+                    })
+                })
+                .transpose()?,
+        };
+        let trust_proxy = get("QUIRE_TRUST_PROXY")
+            .map(|raw| parse_switch("QUIRE_TRUST_PROXY", &raw))
+            .transpose()?
+            .unwrap_or(false);
+
         let session_idle_minutes = parse_positive(
             "QUIRE_SESSION_IDLE_MINUTES",
             get("QUIRE_SESSION_IDLE_MINUTES"),
@@ -164,8 +220,12 @@ impl Config {
                 client_id,
                 client_secret,
                 scopes,
+                groups_claim,
+                admin_groups,
             },
             admin_emails,
+            signup,
+            trust_proxy,
             session_idle_minutes,
             session_max_hours,
         })
@@ -255,6 +315,43 @@ fn domain_is_local(email: &str) -> bool {
     email
         .split_once('@')
         .is_some_and(|(local, domain)| !local.is_empty() && domain == "localhost")
+}
+
+fn parse_switch(var: &'static str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(err(var, format!("is {raw:?}: use on or off"))),
+    }
+}
+
+/// Parses a comma- or space-separated list of email domains (`example.com, example.org`);
+/// an `@` in front is tolerated. Returns the first malformed item as the error. An empty list
+/// means "any domain".
+pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
+    let mut domains = Vec::new();
+    for item in raw
+        .split([',', ' ', ';', '\n'])
+        .filter(|s| !s.trim().is_empty())
+    {
+        let domain = item.trim().trim_start_matches('@').to_ascii_lowercase();
+        let valid = domain.len() <= 253
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !valid {
+            return Err(item.trim().to_owned());
+        }
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    Ok(domains)
 }
 
 fn parse_positive(
@@ -400,6 +497,59 @@ mod tests {
         assert_eq!(
             config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
             "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn sign_up_settings_are_left_to_the_dashboard_unless_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.signup, SignupOverrides::default());
+        assert_eq!(c.oidc.groups_claim, "groups");
+        assert!(c.oidc.admin_groups.is_empty());
+    }
+
+    #[test]
+    fn sign_up_overrides_are_read_from_the_environment() {
+        let c = config(&[
+            ("QUIRE_ALLOW_SIGNUP", "off"),
+            ("QUIRE_ALLOWED_EMAIL_DOMAINS", "Example.com, @example.org"),
+            ("QUIRE_OIDC_ADMIN_GROUPS", "quire-admins, ops"),
+            ("QUIRE_OIDC_GROUPS_CLAIM", "realm_access.roles"),
+        ])
+        .unwrap();
+        assert_eq!(c.signup.allow_signup, Some(false));
+        assert_eq!(
+            c.signup.allowed_email_domains,
+            Some(vec!["example.com".to_owned(), "example.org".to_owned()])
+        );
+        assert_eq!(c.oidc.admin_groups, vec!["quire-admins", "ops"]);
+        assert_eq!(c.oidc.groups_claim, "realm_access.roles");
+    }
+
+    #[test]
+    fn a_switch_that_is_neither_on_nor_off_names_the_variable() {
+        let e = config(&[("QUIRE_ALLOW_SIGNUP", "maybe")]).unwrap_err();
+        assert_eq!(e.var, "QUIRE_ALLOW_SIGNUP");
+        assert!(e.problem.contains("on or off"));
+    }
+
+    #[test]
+    fn a_malformed_domain_is_named_in_the_error() {
+        let e =
+            config(&[("QUIRE_ALLOWED_EMAIL_DOMAINS", "example.com, not a domain!")]).unwrap_err();
+        assert_eq!(e.var, "QUIRE_ALLOWED_EMAIL_DOMAINS");
+        assert!(e.problem.contains("\"not\""), "{}", e.problem);
+        assert_eq!(parse_domains("-bad.com"), Err("-bad.com".to_owned()));
+        assert_eq!(parse_domains(""), Ok(vec![]));
+    }
+
+    #[test]
+    fn an_empty_segment_in_the_groups_path_is_refused() {
+        assert_eq!(
+            config(&[("QUIRE_OIDC_GROUPS_CLAIM", "realm_access..roles")])
+                .unwrap_err()
+                .var,
+            "QUIRE_OIDC_GROUPS_CLAIM"
         );
     }
 }

@@ -71,6 +71,21 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The HTTP status that matches this error.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::Invalid(_) => 400,
+            AppError::Conflict { .. } => 409,
+            AppError::ProviderUnavailable => 503,
+            AppError::Internal { .. } | AppError::Transport(_) => 500,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

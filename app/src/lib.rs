@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod entries;
@@ -33,7 +34,10 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    admin::AdminPage,
+    admin::{
+        audit::AdminAuditPage, signup::AdminSignupPage, users::AdminUserPage,
+        users::AdminUsersPage, AdminPage,
+    },
     calendar::CalendarPage,
     editor::{EditEntryPage, NewEntryPage},
     entry::EntryPage,
@@ -98,6 +102,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/journal/:id") view=EntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/:id/edit") view=EditEntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/signup") view=AdminSignupPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -6,6 +6,9 @@
 //! person's [`SessionUser`] is kept in the session record itself, so answering "who is this?" costs
 //! no query against the users table.
 
+#[cfg(feature = "ssr")]
+pub mod store;
+
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -183,10 +186,19 @@ pub mod ssr {
     }
 
     /// The logged-in admin, or a refusal: [`AppError::Unauthenticated`] for anonymous callers and
-    /// [`AppError::Forbidden`] for everyone else.
+    /// [`AppError::Forbidden`] for everyone else. The session's word is checked against the
+    /// database (admin pages are rare, so the query is cheap insurance): a demotion or disabling
+    /// that raced with this request still refuses it.
     pub async fn require_admin() -> Result<SessionUser, AppError> {
         let user = require_user().await?;
-        if user.is_admin() {
+        if !user.is_admin() {
+            return Err(AppError::Forbidden);
+        }
+        let state = crate::state::AppState::get()?;
+        let still_admin = crate::auth::users::is_enabled_admin(&state.db, user.id)
+            .await
+            .map_err(|e| AppError::internal("checking the admin role", e))?;
+        if still_admin {
             Ok(user)
         } else {
             Err(AppError::Forbidden)

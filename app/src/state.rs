@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::session::ssr::SessionPolicy;
+use crate::session::store::IndexedStore;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use leptos::prelude::use_context;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub db: Pool,
     pub oidc: OidcService,
     pub session_policy: SessionPolicy,
+    /// The session store, for revoking a person's sessions and counting them.
+    pub sessions: IndexedStore,
 }
 
 impl AppState {

@@ -12,7 +12,7 @@ export const ACCOUNTS = {
     claims: { email: 'bob@example.com', email_verified: true, name: 'Bob Stone', preferred_username: 'bob', groups: ['writers'] },
   },
   admin: {
-    note: 'administrator (verified email in QUIRE_ADMIN_EMAILS)',
+    note: 'administrator (group quire-admins, verified email in QUIRE_ADMIN_EMAILS)',
     claims: { email: 'admin@example.com', email_verified: true, name: 'Ada Admin', preferred_username: 'admin', groups: ['writers', 'quire-admins'] },
   },
   mallory: {

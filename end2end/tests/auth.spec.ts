@@ -51,23 +51,6 @@ test('logging out ends the session and closes protected pages again', async ({ p
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
 });
 
-test('admins see the Admin link and the account list', async ({ page }) => {
-  await logIn(page, 'admin');
-  const adminLink = page.getByRole('banner').getByRole('link', { name: 'Admin' });
-  await expect(adminLink).toBeVisible();
-  await adminLink.click();
-  await expect(page.getByRole('heading', { name: 'Administration' })).toBeVisible();
-  await expect(page.getByRole('table', { name: /Accounts/ })).toContainText('admin@example.com');
-});
-
-test('a regular user opening /admin gets a 403 page', async ({ page }) => {
-  await logIn(page, 'alice');
-  const response = await page.goto('/admin');
-  expect(response?.status()).toBe(403);
-  await expect(page.getByRole('heading', { name: 'You can’t open this page' })).toBeVisible();
-  await expect(page.getByRole('table')).toHaveCount(0);
-});
-
 test('an unverified email that claims the admin address does not make an admin', async ({ page }) => {
   await logIn(page, 'mallory');
   await expect(page.getByRole('banner')).toContainText('Mallory Unverified');

@@ -76,9 +76,12 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         }));
     }
 
+    let sessions = app::session::store::IndexedStore::new(store.clone(), db.clone());
     {
-        // Entries stay in the trash for TRASH_DAYS, then go for good.
+        // Entries stay in the trash for TRASH_DAYS, then go for good; expired sessions leave the
+        // account index (the store's own task deletes the records).
         let db = db.clone();
+        let sessions = sessions.clone();
         background.push(tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
@@ -87,6 +90,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
                     Ok(0) => {}
                     Ok(n) => tracing::info!(purged = n, "emptied old trash"),
                     Err(e) => tracing::error!(error = %e, "could not purge old trash"),
+                }
+                if let Err(e) = sessions.purge_expired_index().await {
+                    tracing::error!(error = %e, "could not tidy the session index");
                 }
             }
         }));
@@ -103,7 +109,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         max: time::Duration::hours(config.session_max_hours),
     };
     let allowed_origin = security::AllowedOrigin(config.public_origin().into());
-    let session_layer = SessionManagerLayer::new(store)
+    let session_layer = SessionManagerLayer::new(sessions.clone())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         // Lax, not Strict: the provider's redirect back to /auth/callback is a cross-site
@@ -120,6 +126,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         db,
         oidc,
         session_policy: policy,
+        sessions,
     };
     let routes = generate_route_list(App);
     let router = Router::new()

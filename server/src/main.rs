@@ -14,6 +14,11 @@ async fn main() -> ExitCode {
         )
         .init();
 
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("admin") {
+        return admin_command(&args[1..]).await;
+    }
+
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -60,6 +65,33 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("quire: server error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `server admin …`: account recovery without the web app (see `app::admin::cli`). Needs only
+/// the database, so it works even when the identity provider settings are broken.
+async fn admin_command(args: &[String]) -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| app::config::DEFAULT_DATABASE_URL.to_owned());
+    let pool = match app::db::connect(&url).await {
+        Ok(pool) => pool,
+        Err(e) => {
+            eprintln!("quire: cannot open the database {url}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app::admin::cli::run(&pool, args).await {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
         }
     }
 }

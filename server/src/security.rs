@@ -12,7 +12,6 @@
 //! Server functions additionally must carry one of the content types Quire's forms and client
 //! produce, which rules out `text/plain` tricks.
 
-use app::session::ssr::is_logged_in;
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
@@ -86,25 +85,40 @@ pub async fn same_origin_only(
     next.run(request).await
 }
 
-/// Refuses anonymous calls to every server function that is not on `app::auth::PUBLIC_SERVER_FNS`.
-/// Default-deny: a new server function is protected even if its author forgets `require_user()`.
+/// Refuses anonymous calls to every server function that is not on `app::auth::PUBLIC_SERVER_FNS`,
+/// and calls to `/api/admin/…` from anyone whose session is not an admin's.
+/// Default-deny: a new server function is protected even if its author forgets `require_user()`
+/// (or, under `admin/`, `require_admin()`, which also re-checks the database).
 pub async fn require_login_for_api(session: Session, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/")
-        && !app::auth::PUBLIC_SERVER_FNS.contains(&path)
-        && !is_logged_in(&session).await
-    {
-        let body =
-            serde_json::to_string(&app::error::AppError::Unauthenticated).unwrap_or_default();
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response();
+    if path.starts_with("/api/") && !app::auth::PUBLIC_SERVER_FNS.contains(&path) {
+        let user = app::session::ssr::auth_state(&session)
+            .await
+            .ok()
+            .flatten()
+            .map(|auth| auth.user);
+        let refusal = match user {
+            None => Some((
+                StatusCode::UNAUTHORIZED,
+                app::error::AppError::Unauthenticated,
+            )),
+            Some(user) if path.starts_with("/api/admin/") && !user.is_admin() => {
+                Some((StatusCode::FORBIDDEN, app::error::AppError::Forbidden))
+            }
+            Some(_) => None,
+        };
+        if let Some((status, error)) = refusal {
+            let body = serde_json::to_string(&error).unwrap_or_default();
+            return (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response();
+        }
     }
     next.run(request).await
 }

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "ssr")]
 pub mod oidc;
+#[cfg(feature = "ssr")]
+pub mod policy;
 pub mod redirect;
 #[cfg(feature = "ssr")]
 pub mod users;
@@ -58,6 +60,13 @@ pub async fn logout() -> Result<(), AppError> {
     let target = match &auth {
         Some(auth) => {
             tracing::info!(user_id = auth.user.id, "logout");
+            use crate::audit::{person_label, ssr as audit, Action};
+            let event = audit::Event::new(
+                Action::Logout,
+                Some(auth.user.id),
+                person_label(&auth.user.display_name, auth.user.email.as_deref()),
+            );
+            audit::record_or_log(&state.db, &event, &audit::ClientInfo::current().await).await;
             state.oidc.logout_url(auth.id_token.as_deref()).await
         }
         None => None,

@@ -14,12 +14,14 @@
 //! - Accounts are keyed by (issuer, sub). Email only grants admin when the provider says it is
 //!   verified.
 
+use crate::audit::{person_label, ssr as audit, Action};
+use crate::auth::policy::{self, Refusal};
 use crate::auth::redirect::SafeRedirect;
 use crate::auth::users::{self, LoginProfile};
 use crate::config::Config;
 use crate::db::Pool;
 use crate::error::correlation_id;
-use crate::session::{ssr as session, Role};
+use crate::session::ssr as session;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims,
     CoreJwsSigningAlgorithm, CoreTokenResponse,
@@ -108,6 +110,9 @@ pub enum LoginFailure {
     UserInfo(String),
     #[error("storing the login failed: {0}")]
     Storage(String),
+    /// The provider vouched for the person, but Quire's rules keep them out.
+    #[error("login refused ({}) for {who}", refusal.reason())]
+    Refused { refusal: Refusal, who: String },
 }
 
 impl LoginFailure {
@@ -123,8 +128,62 @@ impl LoginFailure {
             | LoginFailure::UserInfo(_) => "provider",
             LoginFailure::InvalidIdToken(_) => "token",
             LoginFailure::Storage(_) => "internal",
+            LoginFailure::Refused { refusal, .. } => refusal.reason(),
         }
     }
+
+    /// Who tried, as far as we know, for the audit log.
+    fn who(&self) -> String {
+        match self {
+            LoginFailure::Refused { who, .. } => who.clone(),
+            _ => "anonymous".to_owned(),
+        }
+    }
+
+    /// The audit log's detail: the reason code and what happened, short, nothing secret.
+    fn audit_detail(&self) -> String {
+        let detail = match self {
+            LoginFailure::Refused {
+                refusal: Refusal::DomainNotAllowed(detail),
+                ..
+            } => detail.clone(),
+            LoginFailure::Refused { refusal, .. } => match refusal {
+                Refusal::Disabled => "the account is disabled".to_owned(),
+                _ => "sign-up is closed".to_owned(),
+            },
+            other => other.to_string(),
+        };
+        format!(
+            "{}: {}",
+            self.reason(),
+            detail.chars().take(200).collect::<String>()
+        )
+    }
+}
+
+/// Claims beyond the standard ones (groups, Google's `hd`, …), kept as JSON so that any claim
+/// name or nested path can be configured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ExtraClaims {
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl openidconnect::AdditionalClaims for ExtraClaims {}
+
+/// The payload of an ID token whose signature and claims were already verified, as JSON.
+fn verified_payload(raw_id_token: &str) -> serde_json::Map<String, serde_json::Value> {
+    use base64::Engine;
+    raw_id_token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
 }
 
 /// Parameters the provider sends to `/auth/callback`.
@@ -316,6 +375,7 @@ impl OidcService {
         policy: &session::SessionPolicy,
         db: &Pool,
         params: CallbackParams,
+        client: &audit::ClientInfo,
     ) -> Result<SafeRedirect, LoginFailure> {
         // Take the matching attempt out first: whatever happens next, this `state` is spent.
         let returned_state = params.state.clone().unwrap_or_default();
@@ -375,29 +435,51 @@ impl OidcService {
             other => (provider, other?),
         };
 
-        let userinfo: Option<UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim>> =
-            match provider
-                .client
-                .user_info(token.access_token().clone(), Some(claims.subject().clone()))
-            {
-                Ok(request) => Some(
-                    request
-                        .request_async(&self.inner.http)
-                        .await
-                        .map_err(|e| LoginFailure::UserInfo(describe_error(&e)))?,
-                ),
-                // The provider has no userinfo endpoint: the ID token is all we get.
-                Err(_) => None,
-            };
-
-        let profile = profile_from(self.inner.issuer.as_str(), &claims, userinfo.as_ref());
-        let role = match (&profile.email, profile.email_verified) {
-            (Some(email), true) if config.is_admin_email(email) => Role::Admin,
-            _ => Role::User,
+        let userinfo: Option<UserInfoClaims<ExtraClaims, CoreGenderClaim>> = match provider
+            .client
+            .user_info(token.access_token().clone(), Some(claims.subject().clone()))
+        {
+            Ok(request) => Some(
+                request
+                    .request_async(&self.inner.http)
+                    .await
+                    .map_err(|e| LoginFailure::UserInfo(describe_error(&e)))?,
+            ),
+            // The provider has no userinfo endpoint: the ID token is all we get.
+            Err(_) => None,
         };
-        let user = users::upsert_on_login(db, &profile, role)
+
+        // Claims beyond the standard ones: the ID token's, overlaid by userinfo's (fresher).
+        let mut extra = verified_payload(&id_token.to_string());
+        if let Some(info) = &userinfo {
+            extra.extend(info.additional_claims().rest.clone());
+        }
+        let extra = serde_json::Value::Object(extra);
+        let profile = profile_from(
+            self.inner.issuer.as_str(),
+            &claims,
+            userinfo.as_ref(),
+            &extra,
+            &config.oidc.groups_claim,
+        );
+        let sources = policy::admin_sources(
+            &config.admin_emails,
+            &config.oidc.admin_groups,
+            profile.email.as_deref(),
+            profile.email_verified,
+            &profile.groups,
+        );
+        let signup = crate::admin::repo::signup_policy(db, &config.signup)
             .await
             .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+        let logged_in = users::record_login(db, &profile, sources, &signup)
+            .await
+            .map_err(|e| LoginFailure::Storage(e.to_string()))?
+            .map_err(|refusal| LoginFailure::Refused {
+                refusal,
+                who: person_label(&profile.display_name, profile.email.as_deref()),
+            })?;
+        let user = logged_in.user.clone();
         session::log_in(session, policy, user.clone(), Some(id_token.to_string()))
             .await
             .map_err(|e| LoginFailure::Storage(e.to_string()))?;
@@ -406,6 +488,25 @@ impl OidcService {
             role = user.role.as_str(),
             "login succeeded"
         );
+        let mut notes = vec![format!("role {}", user.role.as_str())];
+        if logged_in.created {
+            notes.push("account created".into());
+        }
+        if let Some(previous) = logged_in.previous_role.filter(|p| *p != user.role) {
+            notes.push(format!("was {}", previous.as_str()));
+        }
+        if logged_in.kept_last_admin {
+            notes.push(
+                "kept admin: the provider no longer grants it, but this is the last admin".into(),
+            );
+        }
+        let event = audit::Event::new(
+            Action::Login,
+            Some(user.id),
+            person_label(&user.display_name, user.email.as_deref()),
+        )
+        .detail(notes.join("; "));
+        audit::record_or_log(db, &event, client).await;
         Ok(SafeRedirect::parse_or_default(Some(&attempt.next)))
     }
 
@@ -473,7 +574,9 @@ fn verify(
 fn profile_from(
     issuer: &str,
     claims: &CoreIdTokenClaims,
-    userinfo: Option<&UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim>>,
+    userinfo: Option<&UserInfoClaims<ExtraClaims, CoreGenderClaim>>,
+    extra: &serde_json::Value,
+    groups_claim: &str,
 ) -> LoginProfile {
     let email = userinfo
         .and_then(|u| u.email())
@@ -511,6 +614,11 @@ fn profile_from(
         email,
         email_verified,
         display_name: name,
+        groups: policy::groups_at(extra, groups_claim),
+        hosted_domain: extra
+            .get("hd")
+            .and_then(|hd| hd.as_str())
+            .map(str::to_owned),
     }
 }
 
@@ -538,8 +646,10 @@ fn describe_error(error: &dyn std::error::Error) -> String {
 pub async fn callback(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     session: Session,
+    parts: axum::http::request::Parts,
     axum::extract::Query(params): axum::extract::Query<CallbackParams>,
 ) -> axum::response::Redirect {
+    let client = audit::ClientInfo::of_request(&parts, state.config.trust_proxy);
     match state
         .oidc
         .complete_login(
@@ -548,6 +658,7 @@ pub async fn callback(
             &state.session_policy,
             &state.db,
             params,
+            &client,
         )
         .await
     {
@@ -555,6 +666,9 @@ pub async fn callback(
         Err(failure) => {
             let reference = correlation_id();
             tracing::warn!(%reference, reason = failure.reason(), error = %failure, "login failed");
+            let event = audit::Event::new(Action::LoginRefused, None, failure.who())
+                .detail(format!("{} (ref {reference})", failure.audit_detail()));
+            audit::record_or_log(&state.db, &event, &client).await;
             axum::response::Redirect::to(&format!(
                 "/login/error?reason={}&ref={reference}",
                 failure.reason()

@@ -338,7 +338,7 @@ pub fn snippet_parts(snippet: &str) -> Vec<SnippetPart> {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     //! Helpers shared by the server functions below.
     use super::*;
     use crate::session::ssr::{require_user, session};

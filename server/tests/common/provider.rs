@@ -12,14 +12,14 @@ use axum::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use chrono::{Duration, Utc};
 use openidconnect::core::{
-    CoreGenderClaim, CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreGenderClaim, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
     CoreRsaPrivateSigningKey,
 };
 use openidconnect::{
-    AccessToken, Audience, EmptyAdditionalClaims, EndUserEmail, EndUserName, IssuerUrl,
-    JsonWebKeyId, Nonce, PrivateSigningKey, StandardClaims, SubjectIdentifier,
+    AccessToken, AdditionalClaims, Audience, EndUserEmail, EndUserName, IdToken, IdTokenClaims,
+    IssuerUrl, JsonWebKeyId, Nonce, PrivateSigningKey, StandardClaims, SubjectIdentifier,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -37,7 +37,26 @@ pub struct TestUser {
     pub email: String,
     pub email_verified: bool,
     pub name: String,
+    /// Sent in userinfo as `groups`, and as `realm_access.roles` (a nested claim, Keycloak-style).
+    pub groups: Vec<String>,
+    /// Google's hosted-domain claim, sent in the ID token.
+    pub hd: Option<String>,
 }
+
+/// The ID token's claims beyond the standard ones.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct TestExtraClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hd: Option<String>,
+}
+impl AdditionalClaims for TestExtraClaims {}
+
+type TestIdToken = IdToken<
+    TestExtraClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 
 impl TestUser {
     pub fn new(sub: &str, email: &str, verified: bool, name: &str) -> TestUser {
@@ -46,7 +65,17 @@ impl TestUser {
             email: email.into(),
             email_verified: verified,
             name: name.into(),
+            groups: Vec::new(),
+            hd: None,
         }
+    }
+    pub fn with_groups(mut self, groups: &[&str]) -> TestUser {
+        self.groups = groups.iter().map(|g| (*g).to_owned()).collect();
+        self
+    }
+    pub fn with_hd(mut self, hd: &str) -> TestUser {
+        self.hd = Some(hd.to_owned());
+        self
     }
     pub fn alice() -> TestUser {
         TestUser::new("alice-sub", "alice@example.com", true, "Alice Liddell")
@@ -299,7 +328,7 @@ impl TestProvider {
         } else {
             grant.nonce.clone()
         };
-        let claims = CoreIdTokenClaims::new(
+        let claims = IdTokenClaims::<TestExtraClaims, CoreGenderClaim>::new(
             IssuerUrl::new(issuer).unwrap(),
             vec![Audience::new(audience)],
             expires,
@@ -308,7 +337,9 @@ impl TestProvider {
                 .set_email(Some(EndUserEmail::new(grant.user.email.clone())))
                 .set_email_verified(Some(grant.user.email_verified))
                 .set_name(Some(EndUserName::new(grant.user.name.clone()).into())),
-            EmptyAdditionalClaims {},
+            TestExtraClaims {
+                hd: grant.user.hd.clone(),
+            },
         )
         .set_nonce(Some(Nonce::new(nonce)));
         let at = AccessToken::new(access_token.to_owned());
@@ -322,7 +353,7 @@ impl TestProvider {
                 use openidconnect::core::CoreHmacKey;
                 let key = CoreHmacKey::new(CLIENT_SECRET.as_bytes());
                 // No at_hash: the only thing wrong with this token is its algorithm.
-                CoreIdToken::new(
+                TestIdToken::new(
                     claims,
                     &key,
                     CoreJwsSigningAlgorithm::HmacSha256,
@@ -332,7 +363,7 @@ impl TestProvider {
                 .unwrap()
                 .to_string()
             }
-            Forgery::BadSignature => CoreIdToken::new(
+            Forgery::BadSignature => TestIdToken::new(
                 claims,
                 &self.inner.rogue,
                 CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
@@ -343,7 +374,7 @@ impl TestProvider {
             .to_string(),
             _ => {
                 let key = self.inner.key.lock().unwrap();
-                CoreIdToken::new(
+                TestIdToken::new(
                     claims,
                     &key.0,
                     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
@@ -371,7 +402,15 @@ async fn userinfo(State(p): State<TestProvider>, headers: HeaderMap) -> Response
     } else {
         user.sub
     };
-    Json(json!({ "sub": sub, "email": user.email, "email_verified": user.email_verified, "name": user.name })).into_response()
+    Json(json!({
+        "sub": sub,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "name": user.name,
+        "groups": user.groups,
+        "realm_access": { "roles": user.groups },
+    }))
+    .into_response()
 }
 
 fn random_token() -> String {

@@ -1,0 +1,433 @@
+//! The admin dashboard's SQL: statistics, the account table, account actions and the sign-up
+//! settings. Admins manage accounts: nothing here reads journal content (entries are only
+//! counted).
+//!
+//! Every account action runs in one `BEGIN IMMEDIATE` transaction together with its audit record,
+//! so the last-admin check and the change cannot interleave with another admin's action, and an
+//! action is never done without being logged.
+
+use super::{DayCount, Overview, UserFilter, UserRow, UserSort, UserStatus};
+use crate::audit::ssr::{record, ClientInfo, Event};
+use crate::audit::{person_label, Action};
+use crate::auth::policy::SignupPolicy;
+use crate::auth::users::other_enabled_admins;
+use crate::config::SignupOverrides;
+use crate::db::Pool;
+use crate::session::Role;
+use chrono::{Duration, Utc};
+
+pub const PAGE_SIZE: i64 = 25;
+/// Days the overview's chart covers.
+pub const CHART_DAYS: i64 = 90;
+
+fn since(days: i64) -> String {
+    (Utc::now() - Duration::days(days)).to_rfc3339()
+}
+
+/// The overview's numbers, except active sessions (which the session store counts).
+pub async fn overview(pool: &Pool) -> Result<Overview, sqlx::Error> {
+    let (users_total, users_disabled, admins, active_7, active_30): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(disabled_at IS NOT NULL), 0),
+                    COALESCE(SUM(role = 'admin' AND disabled_at IS NULL), 0),
+                    COALESCE(SUM(last_seen_at >= ?1), 0),
+                    COALESCE(SUM(last_seen_at >= ?2), 0)
+             FROM users",
+        )
+        .bind(since(7))
+        .bind(since(30))
+        .fetch_one(pool)
+        .await?;
+    let (entries_total, entries_7): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(created_at >= ?1), 0) FROM entries")
+            .bind(since(7))
+            .fetch_one(pool)
+            .await?;
+    let db_bytes: i64 = sqlx::query_scalar(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+    )
+    .fetch_one(pool)
+    .await?;
+    let first_day = (Utc::now() - Duration::days(CHART_DAYS - 1)).date_naive();
+    let counted: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM entries
+         WHERE created_at >= ?1 GROUP BY day",
+    )
+    .bind(first_day.format("%Y-%m-%d").to_string())
+    .fetch_all(pool)
+    .await?;
+    let per_day = (0..CHART_DAYS)
+        .map(|offset| {
+            let date = (first_day + Duration::days(offset))
+                .format("%Y-%m-%d")
+                .to_string();
+            let count = counted
+                .iter()
+                .find(|(day, _)| *day == date)
+                .map_or(0, |(_, n)| *n);
+            DayCount { date, count }
+        })
+        .collect();
+    Ok(Overview {
+        users_total,
+        users_active_7: active_7,
+        users_active_30: active_30,
+        users_disabled,
+        admins,
+        entries_total,
+        entries_7,
+        sessions_active: 0,
+        db_bytes,
+        per_day,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRecord {
+    id: i64,
+    display_name: String,
+    email: Option<String>,
+    email_verified: bool,
+    issuer: String,
+    role: String,
+    admin_by_email: bool,
+    admin_by_group: bool,
+    promoted: bool,
+    disabled_at: Option<String>,
+    created_at: String,
+    last_login_at: String,
+    entries: i64,
+}
+
+const ACCOUNT_COLUMNS: &str = "u.id, u.display_name, u.email, u.email_verified, u.issuer, u.role,
+    u.admin_by_email, u.admin_by_group, u.promoted, u.disabled_at, u.created_at, u.last_login_at,
+    (SELECT COUNT(*) FROM entries e WHERE e.user_id = u.id) AS entries";
+
+fn host_of(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| issuer.to_owned())
+}
+
+fn minute(rfc3339: &str) -> String {
+    rfc3339
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .replace('T', " ")
+}
+
+impl AccountRecord {
+    fn into_row(self) -> UserRow {
+        UserRow {
+            id: self.id,
+            display_name: self.display_name,
+            email: self.email,
+            email_verified: self.email_verified,
+            provider: host_of(&self.issuer),
+            role: Role::parse(&self.role).unwrap_or(Role::User),
+            admin_by_email: self.admin_by_email,
+            admin_by_group: self.admin_by_group,
+            promoted: self.promoted,
+            status: if self.disabled_at.is_some() {
+                UserStatus::Disabled
+            } else {
+                UserStatus::Active
+            },
+            created: self.created_at.chars().take(10).collect(),
+            last_login: minute(&self.last_login_at),
+            entries: self.entries,
+        }
+    }
+}
+
+/// One page of the account table, and how many accounts match in all.
+pub async fn list_users(
+    pool: &Pool,
+    filter: &UserFilter,
+) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
+    let conditions = "(?1 = '' OR instr(lower(u.display_name), lower(?1)) > 0
+                          OR instr(lower(coalesce(u.email, '')), lower(?1)) > 0)
+                      AND (?2 = '' OR u.role = ?2)
+                      AND (?3 = '' OR (?3 = 'active' AND u.disabled_at IS NULL)
+                                   OR (?3 = 'disabled' AND u.disabled_at IS NOT NULL))";
+    let role = filter.role.map(Role::as_str).unwrap_or("");
+    let status = filter.status.map(UserStatus::code).unwrap_or("");
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {conditions}"))
+            .bind(filter.q.trim())
+            .bind(role)
+            .bind(status)
+            .fetch_one(pool)
+            .await?;
+    // The ORDER BY comes from a closed enum, never from the request's text.
+    let column = match filter.sort {
+        UserSort::Name => "lower(u.display_name)",
+        UserSort::Email => "lower(coalesce(u.email, ''))",
+        UserSort::Role => "u.role",
+        UserSort::Status => "u.disabled_at IS NOT NULL",
+        UserSort::Created => "u.created_at",
+        UserSort::LastLogin => "u.last_login_at",
+        UserSort::Entries => "entries",
+    };
+    let direction = if filter.descending { "DESC" } else { "ASC" };
+    let page = filter.page.max(1);
+    let rows: Vec<AccountRecord> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE {conditions}
+         ORDER BY {column} {direction}, u.id {direction} LIMIT ?4 OFFSET ?5"
+    ))
+    .bind(filter.q.trim())
+    .bind(role)
+    .bind(status)
+    .bind(PAGE_SIZE)
+    .bind((page - 1) * PAGE_SIZE)
+    .fetch_all(pool)
+    .await?;
+    Ok((
+        rows.into_iter().map(AccountRecord::into_row).collect(),
+        total,
+    ))
+}
+
+pub async fn find_user(pool: &Pool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    let row: Option<AccountRecord> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = ?1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(AccountRecord::into_row))
+}
+
+/// Accounts with this (lower-cased) email, for the command line.
+pub async fn find_by_email(pool: &Pool, email: &str) -> Result<Vec<UserRow>, sqlx::Error> {
+    let rows: Vec<AccountRecord> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE lower(u.email) = lower(?1) ORDER BY u.id"
+    ))
+    .bind(email.trim())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(AccountRecord::into_row).collect())
+}
+
+/// Who acts: an admin in the dashboard, or the command line (lock-out recovery).
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: Option<i64>,
+    pub label: String,
+}
+
+/// An account action, as the repository carries it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Promote,
+    Demote,
+    Disable,
+    Enable,
+    Delete,
+}
+
+/// What an action did, for the message the admin sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done {
+        target: UserRow,
+    },
+    /// Refused, with a sentence saying why.
+    Refused(String),
+    NotFound,
+}
+
+/// Carries out `change` on account `id` with the last-admin and self-protection rules, and
+/// records it in the audit log, in one transaction. Session revocation (for disable and delete)
+/// is the caller's next step: the session store is not part of this transaction.
+pub async fn apply(
+    pool: &Pool,
+    actor: &Actor,
+    id: i64,
+    change: Change,
+    client: &ClientInfo,
+) -> Result<Outcome, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let row: Option<AccountRecord> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = ?1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(target) = row.map(AccountRecord::into_row) else {
+        return Ok(Outcome::NotFound);
+    };
+    let name = target.display_name.clone();
+    let is_self = actor.id == Some(id);
+    let is_admin = target.role == Role::Admin;
+    let disabled = target.status == UserStatus::Disabled;
+    let last_admin = is_admin && !disabled && other_enabled_admins(&mut *tx, id).await? == 0;
+
+    let refusal = match change {
+        Change::Promote if disabled => Some(format!("{name} is disabled: enable the account before promoting it.")),
+        Change::Promote if target.promoted => Some(format!("{name} is already an admin.")),
+        Change::Disable if is_self => Some("You can’t disable your own account; ask another admin.".to_owned()),
+        Change::Delete if is_self => Some("You can’t delete your own account; ask another admin.".to_owned()),
+        Change::Demote if is_self => Some("You can’t demote yourself; ask another admin.".to_owned()),
+        Change::Demote if !is_admin => Some(format!("{name} is not an admin.")),
+        Change::Demote if target.admin_by_email || target.admin_by_group => Some(format!(
+            "{name} is an admin through {}; remove them there to demote them (it takes effect at their next login).",
+            match (target.admin_by_email, target.admin_by_group) {
+                (true, true) => "QUIRE_ADMIN_EMAILS and the identity provider’s admin group",
+                (true, false) => "QUIRE_ADMIN_EMAILS",
+                _ => "the identity provider’s admin group",
+            }
+        )),
+        Change::Demote | Change::Disable | Change::Delete if last_admin => Some(format!(
+            "{name} is the last admin. Promote someone else first: there must always be at least one admin."
+        )),
+        Change::Disable if disabled => Some(format!("{name} is already disabled.")),
+        Change::Enable if !disabled => Some(format!("{name} is not disabled.")),
+        _ => None,
+    };
+    if let Some(reason) = refusal {
+        return Ok(Outcome::Refused(reason));
+    }
+
+    let (sql, action, detail) = match change {
+        Change::Promote => (
+            "UPDATE users SET promoted = 1, role = 'admin' WHERE id = ?1",
+            Action::Promote,
+            String::new(),
+        ),
+        Change::Demote => (
+            "UPDATE users SET promoted = 0, role = 'user' WHERE id = ?1",
+            Action::Demote,
+            String::new(),
+        ),
+        Change::Disable => (
+            "UPDATE users SET disabled_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
+            Action::Disable,
+            String::new(),
+        ),
+        Change::Enable => (
+            "UPDATE users SET disabled_at = NULL WHERE id = ?1",
+            Action::Enable,
+            String::new(),
+        ),
+        Change::Delete => (
+            "DELETE FROM users WHERE id = ?1",
+            Action::DeleteAccount,
+            format!("with {} entries", target.entries),
+        ),
+    };
+    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    let event = Event::new(action, actor.id, actor.label.clone())
+        .target(id, person_label(&name, target.email.as_deref()))
+        .detail(detail);
+    record(&mut *tx, &event, client).await?;
+    tx.commit().await?;
+    Ok(Outcome::Done { target })
+}
+
+/// Records "signed out everywhere" (the session store did the work).
+pub async fn record_sign_out_everywhere(
+    pool: &Pool,
+    actor: &Actor,
+    target: &UserRow,
+    ended: usize,
+    client: &ClientInfo,
+) -> Result<(), sqlx::Error> {
+    let event = Event::new(Action::SignOutEverywhere, actor.id, actor.label.clone())
+        .target(
+            target.id,
+            person_label(&target.display_name, target.email.as_deref()),
+        )
+        .detail(match ended {
+            1 => "1 session ended".to_owned(),
+            n => format!("{n} sessions ended"),
+        });
+    record(pool, &event, client).await
+}
+
+const ALLOW_SIGNUP: &str = "allow_signup";
+const ALLOWED_DOMAINS: &str = "allowed_email_domains";
+
+/// What admins chose in the dashboard (ignoring environment overrides).
+pub async fn stored_signup_policy(pool: &Pool) -> Result<SignupPolicy, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
+        .fetch_all(pool)
+        .await?;
+    let mut policy = SignupPolicy::default();
+    for (key, value) in rows {
+        match key.as_str() {
+            ALLOW_SIGNUP => policy.allow_signup = value == "on",
+            ALLOWED_DOMAINS => {
+                policy.allowed_domains = crate::config::parse_domains(&value).unwrap_or_default()
+            }
+            _ => {}
+        }
+    }
+    Ok(policy)
+}
+
+/// The sign-up policy in force: the dashboard's choice with the environment's overrides on top.
+pub async fn signup_policy(
+    pool: &Pool,
+    overrides: &SignupOverrides,
+) -> Result<SignupPolicy, sqlx::Error> {
+    let mut policy = stored_signup_policy(pool).await?;
+    if let Some(allow) = overrides.allow_signup {
+        policy.allow_signup = allow;
+    }
+    if let Some(domains) = &overrides.allowed_email_domains {
+        policy.allowed_domains = domains.clone();
+    }
+    Ok(policy)
+}
+
+/// Stores the dashboard's sign-up choice and records it.
+pub async fn save_signup_policy(
+    pool: &Pool,
+    actor: &Actor,
+    policy: &SignupPolicy,
+    client: &ClientInfo,
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now().to_rfc3339();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for (key, value) in [
+        (
+            ALLOW_SIGNUP,
+            if policy.allow_signup {
+                "on".to_owned()
+            } else {
+                "off".to_owned()
+            },
+        ),
+        (ALLOWED_DOMAINS, policy.allowed_domains.join(", ")),
+    ] {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let detail = format!(
+        "sign-up {}; allowed domains: {}",
+        if policy.allow_signup { "on" } else { "off" },
+        if policy.allowed_domains.is_empty() {
+            "any".to_owned()
+        } else {
+            policy.allowed_domains.join(", ")
+        }
+    );
+    record(
+        &mut *tx,
+        &Event::new(Action::SignupPolicy, actor.id, actor.label.clone()).detail(detail),
+        client,
+    )
+    .await?;
+    tx.commit().await
+}

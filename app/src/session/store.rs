@@ -1,0 +1,228 @@
+//! The session store: tower-sessions' SQLite store plus an index of which session belongs to
+//! which account, so that an admin can end every session of a person at once.
+//!
+//! Session records are serialised blobs that SQL cannot look into, and tower-sessions picks a
+//! session's id only when it saves it (after the login handler ran), so the index is kept here,
+//! where every record passes on its way to the database. Reads pass straight through: loading a
+//! session costs the one primary-key lookup it always did.
+//!
+//! Revocation ([`IndexedStore::revoke_all`]) marks the account (`sessions_valid_from`, or
+//! `disabled_at`) and then deletes every indexed record. A request that loaded its session just
+//! before and saves it just after would put the record back; [`IndexedStore::save`] therefore
+//! refuses to store a logged-in session that the account no longer allows, and deletes it instead.
+//! Saves of logged-in sessions are rare (the login, a touch at most once a minute, a draft), so
+//! that check costs nothing on reads.
+
+use super::ssr::{unix_now, AuthState, AUTH_KEY};
+use super::Role;
+use crate::db::Pool;
+use async_trait::async_trait;
+use std::str::FromStr;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// tower-sessions' SQLite store, indexed by account. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct IndexedStore {
+    inner: SqliteStore,
+    db: Pool,
+}
+
+fn backend(err: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
+}
+
+/// The logged-in person in a record, if any.
+fn auth_of(record: &Record) -> Option<AuthState> {
+    record
+        .data
+        .get(AUTH_KEY)
+        .and_then(|value| serde_json::from_value(value.clone()).ok())
+}
+
+impl IndexedStore {
+    pub fn new(inner: SqliteStore, db: Pool) -> IndexedStore {
+        IndexedStore { inner, db }
+    }
+
+    /// Whether the account still accepts this session: it exists, is not disabled, and was not
+    /// signed out everywhere after this session logged in.
+    async fn still_valid(&self, auth: &AuthState) -> session_store::Result<bool> {
+        let valid: Option<bool> = sqlx::query_scalar(
+            "SELECT disabled_at IS NULL AND sessions_valid_from <= ?2 FROM users WHERE id = ?1",
+        )
+        .bind(auth.user.id)
+        .bind(auth.logged_in_at)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(backend)?;
+        Ok(valid.unwrap_or(false))
+    }
+
+    async fn index(&self, record: &Record, auth: &AuthState) -> session_store::Result<()> {
+        let last_seen = chrono::DateTime::from_timestamp(auth.last_seen, 0)
+            .unwrap_or_default()
+            .to_rfc3339();
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO user_sessions (session_id, user_id, logged_in_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (session_id) DO UPDATE SET expires_at = excluded.expires_at",
+        )
+        .bind(record.id.to_string())
+        .bind(auth.user.id)
+        .bind(auth.logged_in_at)
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query("UPDATE users SET last_seen_at = ?2 WHERE id = ?1")
+            .bind(auth.user.id)
+            .bind(last_seen)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn unindex(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM user_sessions WHERE session_id = ?1")
+            .bind(id.to_string())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// The ids of the account's sessions (to end them after the account itself is gone, when the
+    /// index rows went with it).
+    pub async fn session_ids(&self, user_id: i64) -> session_store::Result<Vec<Id>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT session_id FROM user_sessions WHERE user_id = ?1")
+                .bind(user_id)
+                .fetch_all(&self.db)
+                .await
+                .map_err(backend)?;
+        Ok(ids.iter().filter_map(|id| Id::from_str(id).ok()).collect())
+    }
+
+    /// Ends every session of the account now: their next request is anonymous. Returns how many
+    /// sessions were ended.
+    pub async fn revoke_all(&self, user_id: i64) -> session_store::Result<usize> {
+        // Mark first, so a save racing with the deletes below is refused rather than resurrected.
+        sqlx::query("UPDATE users SET sessions_valid_from = ?2 WHERE id = ?1")
+            .bind(user_id)
+            .bind(unix_now())
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        let ids = self.session_ids(user_id).await?;
+        for id in &ids {
+            self.inner.delete(id).await?;
+        }
+        sqlx::query("DELETE FROM user_sessions WHERE user_id = ?1")
+            .bind(user_id)
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(ids.len())
+    }
+
+    /// Deletes these session records.
+    pub async fn delete_all(&self, ids: &[Id]) -> session_store::Result<()> {
+        for id in ids {
+            self.delete(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the role inside every live session of the account, so a promotion or demotion
+    /// shows at the person's next request without a new login.
+    pub async fn set_role(&self, user_id: i64, role: Role) -> session_store::Result<()> {
+        for id in self.session_ids(user_id).await? {
+            let Some(mut record) = self.inner.load(&id).await? else {
+                continue;
+            };
+            let Some(mut auth) = auth_of(&record) else {
+                continue;
+            };
+            auth.user.role = role;
+            let value = serde_json::to_value(&auth)
+                .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            record.data.insert(AUTH_KEY.to_owned(), value);
+            self.inner.save(&record).await?;
+        }
+        Ok(())
+    }
+
+    /// Logged-in sessions that have not expired.
+    pub async fn count_active(&self) -> session_store::Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions WHERE expires_at > ?1")
+            .bind(unix_now())
+            .fetch_one(&self.db)
+            .await
+            .map_err(backend)
+    }
+
+    /// Logged-in sessions of one account that have not expired.
+    pub async fn count_active_of(&self, user_id: i64) -> session_store::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM user_sessions WHERE user_id = ?1 AND expires_at > ?2",
+        )
+        .bind(user_id)
+        .bind(unix_now())
+        .fetch_one(&self.db)
+        .await
+        .map_err(backend)
+    }
+
+    /// Drops index rows of sessions that expired (the store deletes the records themselves).
+    pub async fn purge_expired_index(&self) -> Result<u64, sqlx::Error> {
+        Ok(
+            sqlx::query("DELETE FROM user_sessions WHERE expires_at <= ?1")
+                .bind(unix_now())
+                .execute(&self.db)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
+
+#[async_trait]
+impl SessionStore for IndexedStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match auth_of(record) {
+            Some(auth) if !self.still_valid(&auth).await? => Ok(()),
+            Some(auth) => {
+                self.inner.create(record).await?;
+                self.index(record, &auth).await
+            }
+            None => self.inner.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match auth_of(record) {
+            Some(auth) if !self.still_valid(&auth).await? => {
+                // Revoked while this request was running: finish the revocation instead.
+                self.inner.delete(&record.id).await?;
+                self.unindex(&record.id).await
+            }
+            Some(auth) => {
+                self.inner.save(record).await?;
+                self.index(record, &auth).await
+            }
+            None => self.inner.save(record).await,
+        }
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        self.inner.load(session_id).await
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        self.inner.delete(session_id).await?;
+        self.unindex(session_id).await
+    }
+}
