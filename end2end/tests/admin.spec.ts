@@ -1,18 +1,20 @@
 import { test, expect, type Page } from '@playwright/test';
 import { hydrated, logIn, signInAtProvider, watchConsole } from './helpers';
+import { APP_URL } from '../playwright.config';
+
+const APP_ORIGIN = new URL(APP_URL).origin;
 
 // These journeys disable and sign out demo accounts, so they run on their own after the rest of
 // the suite (see the "admin" project in playwright.config.ts), one after the other.
 test.describe.configure({ mode: 'serial' });
 
-/** From the login page, logs in as `username` whether or not the provider still remembers them. */
+/** From the login page, logs in as `username`; the provider may still remember them, and then it
+ * sends the browser straight back without asking. */
 async function logInAgain(page: Page, username: string) {
   await page.goto('/login');
   await page.getByRole('main').getByRole('button', { name: 'Log in' }).click();
-  const signIn = page.getByRole('heading', { name: 'Sign in' });
-  const back = page.waitForURL((url) => url.origin === new URL(page.url()).origin && !url.pathname.startsWith('/interaction'), { timeout: 1 }).catch(() => null);
-  await Promise.race([signIn.waitFor().catch(() => null), back]);
-  if (await signIn.isVisible()) await signInAtProvider(page, username);
+  await page.waitForURL((url) => url.pathname.startsWith('/interaction') || (url.origin === APP_ORIGIN && url.pathname !== '/login'));
+  if (page.url().includes('/interaction')) await signInAtProvider(page, username);
 }
 
 test('a regular user sees no admin link, and /admin is a 403 page', async ({ page }) => {
@@ -57,11 +59,11 @@ test('an admin disables bob while his browser is open; bob is out and stays out 
   await admin.getByRole('link', { name: 'Disable account' }).click();
   await expect(admin.getByRole('dialog', { name: 'Disable account?' })).toBeVisible();
   await admin.getByRole('button', { name: 'Yes, disable Bob Stone' }).click();
-  await expect(admin.getByRole('status')).toContainText('Bob Stone is disabled (1 session ended)');
+  await expect(admin.getByRole('status')).toContainText(/Bob Stone is disabled \(\d+ sessions? ended\)/);
   await expect(admin.getByTestId('account-status')).toHaveText('Disabled');
 
   // Bob's open browser: his very next request is anonymous.
-  await bob.getByRole('link', { name: 'Journal' }).click();
+  await bob.getByRole('link', { name: 'Calendar' }).click();
   await expect(bob).toHaveURL(/\/login\?next=/);
   await expect(bob.getByRole('banner').getByRole('link', { name: 'Log in' })).toBeVisible();
 
@@ -113,7 +115,7 @@ test('the dashboard works without JavaScript: sign someone out everywhere', asyn
   await admin.getByRole('link', { name: 'Manage Alice Liddell' }).click();
   await admin.getByRole('link', { name: 'Sign out everywhere' }).click();
   await admin.getByRole('button', { name: 'Yes, sign out Alice Liddell' }).click();
-  await expect(admin.getByText(/Alice Liddell is signed out everywhere \(1 session ended\)/)).toBeVisible();
+  await expect(admin.getByRole('status')).toContainText(/Alice Liddell is signed out everywhere \(\d+ sessions? ended\)/);
 
   await alice.reload();
   await expect(alice).toHaveURL(/\/login\?next=/);

@@ -41,8 +41,9 @@ pub fn FlashBanner() -> impl IntoView {
     let location = use_location();
     // In the browser, every navigation may bring a new flash (set by the server function that
     // caused it); otherwise the old one goes away.
+    // (The query counts: an action may redirect to the same path without its `?confirm=…`.)
     Effect::new(move |previous: Option<String>| {
-        let path = location.pathname.get();
+        let path = format!("{}{}", location.pathname.get(), location.search.get());
         #[cfg(feature = "hydrate")]
         {
             if previous.is_some() && previous.as_deref() != Some(path.as_str()) {

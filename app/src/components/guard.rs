@@ -11,7 +11,7 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_location};
 
 /// The path and query of the current page, for `next`.
-fn current_path() -> String {
+pub(crate) fn current_path() -> String {
     let location = use_location();
     let path = location.pathname.get_untracked();
     let search = location.search.get_untracked();

@@ -4,8 +4,23 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 /// An error in plain words, announced by screen readers as it appears.
+///
+/// "Please log in" is not left on screen: the session ended under the page (it expired, or an
+/// admin signed the person out), so the browser goes to the login page, which brings them back
+/// here afterwards. It is a full page load, so everything that still shows the old session goes.
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    if error == AppError::Unauthenticated {
+        let target = crate::auth::redirect::login_url(&crate::components::guard::current_path());
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_href(&target);
+        }
+        #[cfg(feature = "ssr")]
+        leptos_axum::redirect(&target);
+        #[cfg(not(any(feature = "hydrate", feature = "ssr")))]
+        let _ = target;
+    }
     view! {
         <div class="notice notice-error" role="alert">
             <p>{error.to_string()}</p>
