@@ -19,6 +19,7 @@ await page.waitForURL(/\/journal$/);
 await page.goto(`${APP}/admin`);
 await page.locator('svg.bar-chart').waitFor();
 await page.screenshot({ path: `${OUT}/admin.png`, fullPage: true });
+await page.setViewportSize({ width: 1280, height: 620 });
 await page.goto(`${APP}/admin/users`);
 await page.getByRole('table').waitFor();
 await page.screenshot({ path: `${OUT}/admin-users.png` });

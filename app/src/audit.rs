@@ -318,16 +318,18 @@ pub mod ssr {
             );
         }
         sql.push_str(" ORDER BY id DESC LIMIT ?4");
-        let rows: Vec<(
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(&sql)
+        #[derive(sqlx::FromRow)]
+        struct Stored {
+            id: i64,
+            at: String,
+            action: String,
+            actor: String,
+            target: Option<String>,
+            detail: String,
+            ip: Option<String>,
+            user_agent: Option<String>,
+        }
+        let rows: Vec<Stored> = sqlx::query_as(&sql)
             .bind(older_than.unwrap_or(i64::MAX))
             .bind(serde_json::to_string(&actions).unwrap_or_default())
             .bind(search)
@@ -338,21 +340,19 @@ pub mod ssr {
         let rows: Vec<AuditRow> = rows
             .into_iter()
             .take(PAGE_SIZE as usize)
-            .map(
-                |(id, at, action, actor, target, detail, ip, user_agent)| AuditRow {
-                    id,
-                    at: at.replace('T', " ").trim_end_matches('Z').to_owned(),
-                    action_label: Action::from_code(&action)
-                        .map(|a| a.label().to_owned())
-                        .unwrap_or_else(|| action.clone()),
-                    action,
-                    actor,
-                    target,
-                    detail,
-                    ip,
-                    user_agent,
-                },
-            )
+            .map(|r| AuditRow {
+                id: r.id,
+                at: r.at.replace('T', " ").trim_end_matches('Z').to_owned(),
+                action_label: Action::from_code(&r.action)
+                    .map(|a| a.label().to_owned())
+                    .unwrap_or_else(|| r.action.clone()),
+                action: r.action,
+                actor: r.actor,
+                target: r.target,
+                detail: r.detail,
+                ip: r.ip,
+                user_agent: r.user_agent,
+            })
             .collect();
         let older = if more {
             rows.last().map(|r| r.id)

@@ -125,12 +125,10 @@ fn UserTable(page: UserPage, filter: UserFilter) -> impl IntoView {
                 UserFilter::from_query(|k| (k == "sort").then(|| sort.code().to_owned())).descending
             };
             let href = format!("/admin/users?{}", filter.query(sort, descending, 1));
-            let aria_sort = active.then(|| {
-                if filter.descending {
-                    "descending"
-                } else {
-                    "ascending"
-                }
+            let aria_sort = active.then_some(if filter.descending {
+                "descending"
+            } else {
+                "ascending"
             });
             let arrow = if active {
                 if filter.descending {
