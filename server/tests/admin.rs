@@ -682,3 +682,78 @@ async fn a_cross_site_admin_action_is_refused() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(admin.me().await.is_some());
 }
+
+#[tokio::test]
+async fn the_account_table_and_the_audit_log_come_in_pages() {
+    let (app, provider) = start(&[]).await;
+    let admin = logged_in(&app, &provider, TestUser::admin()).await;
+    let db = &app.quire.state.db;
+    for n in 0..30 {
+        sqlx::query(
+            "INSERT INTO users (issuer, subject, email, email_verified, display_name, created_at, last_login_at)
+             VALUES ('https://id.example', ?1, ?2, 1, ?3, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+        )
+        .bind(format!("sub-{n}"))
+        .bind(format!("writer{n:02}@example.com"))
+        .bind(format!("Writer {n:02}"))
+        .execute(db)
+        .await
+        .unwrap();
+    }
+    let (_, first) = admin
+        .call("admin/users", &[("sort", "name"), ("dir", "asc")])
+        .await;
+    assert_eq!(first["total"], 31);
+    assert_eq!(first["pages"], 2);
+    assert_eq!(first["rows"].as_array().unwrap().len(), 25);
+    assert_eq!(first["rows"][0]["display_name"], "Ada Admin");
+    let (_, second) = admin
+        .call(
+            "admin/users",
+            &[("sort", "name"), ("dir", "asc"), ("page", "2")],
+        )
+        .await;
+    let names: Vec<&str> = second["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Writer 24",
+            "Writer 25",
+            "Writer 26",
+            "Writer 27",
+            "Writer 28",
+            "Writer 29"
+        ]
+    );
+
+    let client = Default::default();
+    for n in 0..60 {
+        let event =
+            app::audit::ssr::Event::new(app::audit::Action::Logout, None, format!("Writer {n:02}"));
+        app::audit::ssr::record(db, &event, &client).await.unwrap();
+    }
+    let (_, page) = admin
+        .call("admin/audit", &[("filter", "logouts"), ("q", "")])
+        .await;
+    assert_eq!(page["rows"].as_array().unwrap().len(), 50);
+    assert_eq!(page["rows"][0]["actor"], "Writer 59");
+    let older = page["older"].as_i64().expect("a next page");
+    let (_, rest) = admin
+        .call(
+            "admin/audit",
+            &[
+                ("filter", "logouts"),
+                ("q", ""),
+                ("older", &older.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(rest["rows"].as_array().unwrap().len(), 10);
+    assert_eq!(rest["rows"][9]["actor"], "Writer 00");
+    assert!(rest["older"].is_null());
+}

@@ -124,6 +124,16 @@ struct Inner {
     codes: Mutex<HashMap<String, Grant>>,
     access_tokens: Mutex<HashMap<String, TestUser>>,
     discovery_hits: Mutex<u32>,
+    quirks: Mutex<Quirks>,
+}
+
+/// Ways real providers differ from the textbook, switched on per test.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Quirks {
+    /// No `end_session_endpoint` in discovery (Google).
+    pub no_end_session: bool,
+    /// `email_verified` as the string `"true"`/`"false"` in userinfo (some Cognito and Azure setups).
+    pub email_verified_as_string: bool,
 }
 
 #[derive(Clone)]
@@ -150,6 +160,7 @@ impl TestProvider {
             codes: Mutex::new(HashMap::new()),
             access_tokens: Mutex::new(HashMap::new()),
             discovery_hits: Mutex::new(0),
+            quirks: Mutex::new(Quirks::default()),
         });
         let provider = TestProvider { inner };
         let app = Router::new()
@@ -168,6 +179,9 @@ impl TestProvider {
     }
     pub fn set_user(&self, user: TestUser) {
         *self.inner.user.lock().unwrap() = user;
+    }
+    pub fn set_quirks(&self, quirks: Quirks) {
+        *self.inner.quirks.lock().unwrap() = quirks;
     }
     pub fn set_forgery(&self, forgery: Forgery) {
         *self.inner.forgery.lock().unwrap() = forgery;
@@ -189,7 +203,8 @@ fn signing_key(pem: &str, kid: &str) -> CoreRsaPrivateSigningKey {
 async fn discovery(State(p): State<TestProvider>) -> Json<serde_json::Value> {
     *p.inner.discovery_hits.lock().unwrap() += 1;
     let iss = &p.inner.issuer;
-    Json(json!({
+    let no_end_session = p.inner.quirks.lock().unwrap().no_end_session;
+    let mut document = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/authorize"),
         "token_endpoint": format!("{iss}/token"),
@@ -202,7 +217,14 @@ async fn discovery(State(p): State<TestProvider>) -> Json<serde_json::Value> {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "email", "profile"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-    }))
+    });
+    if no_end_session {
+        document
+            .as_object_mut()
+            .unwrap()
+            .remove("end_session_endpoint");
+    }
+    Json(document)
 }
 
 async fn jwks(State(p): State<TestProvider>) -> Json<CoreJsonWebKeySet> {
@@ -402,10 +424,15 @@ async fn userinfo(State(p): State<TestProvider>, headers: HeaderMap) -> Response
     } else {
         user.sub
     };
+    let email_verified = if p.inner.quirks.lock().unwrap().email_verified_as_string {
+        json!(user.email_verified.to_string())
+    } else {
+        json!(user.email_verified)
+    };
     Json(json!({
         "sub": sub,
         "email": user.email,
-        "email_verified": user.email_verified,
+        "email_verified": email_verified,
         "name": user.name,
         "groups": user.groups,
         "realm_access": { "roles": user.groups },
