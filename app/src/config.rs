@@ -67,6 +67,9 @@ pub struct Config {
     /// Take the client address from the last `X-Forwarded-For` hop (only behind a reverse proxy
     /// that sets it; otherwise anyone could claim any address in the audit log).
     pub trust_proxy: bool,
+    /// `/login` sends people straight to the identity provider (there is only one way to log
+    /// in); `/login?auto=0` shows the page anyway.
+    pub auto_login: bool,
     pub session_idle_minutes: i64,
     pub session_max_hours: i64,
 }
@@ -198,6 +201,11 @@ impl Config {
             .transpose()?
             .unwrap_or(false);
 
+        let auto_login = get("QUIRE_AUTO_LOGIN")
+            .map(|raw| parse_switch("QUIRE_AUTO_LOGIN", &raw))
+            .transpose()?
+            .unwrap_or(false);
+
         let session_idle_minutes = parse_positive(
             "QUIRE_SESSION_IDLE_MINUTES",
             get("QUIRE_SESSION_IDLE_MINUTES"),
@@ -226,6 +234,7 @@ impl Config {
             admin_emails,
             signup,
             trust_proxy,
+            auto_login,
             session_idle_minutes,
             session_max_hours,
         })

@@ -152,6 +152,10 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            app::auth::auto_login,
+        ))
         .layer(middleware::from_fn(security::require_login_for_api))
         .layer(middleware::from_fn_with_state(
             policy,

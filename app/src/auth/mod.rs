@@ -15,7 +15,73 @@ use leptos::prelude::*;
 /// Server functions anonymous visitors may call. Everything else under `/api/` is refused to
 /// anonymous callers by the server's gate before the function runs (and again by the function's
 /// own `require_user()`). A test enumerates every registered server function against this list.
-pub const PUBLIC_SERVER_FNS: &[&str] = &["/api/auth/me", "/api/auth/login", "/api/auth/logout"];
+pub const PUBLIC_SERVER_FNS: &[&str] = &[
+    "/api/auth/me",
+    "/api/auth/login",
+    "/api/auth/logout",
+    "/api/auth/options",
+];
+
+/// How the login page behaves, as the browser needs to know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoginOptions {
+    /// `/login` goes straight to the identity provider unless it has `auto=0`.
+    pub auto_login: bool,
+}
+
+/// Public: the login page asks before anyone is logged in.
+#[server(name = GetLoginOptions, prefix = "/api", endpoint = "auth/options")]
+pub async fn login_options() -> Result<LoginOptions, AppError> {
+    let state = crate::state::AppState::get()?;
+    Ok(LoginOptions {
+        auto_login: state.config.auto_login,
+    })
+}
+
+/// Axum middleware for `GET /login` with `QUIRE_AUTO_LOGIN=on`: starts the login with the (only)
+/// identity provider right away instead of showing a page with one button. `auto=0` is the escape
+/// hatch, a page that reports an `error` is always shown, and logged-in visitors get the page
+/// (which sends them on to `next`).
+#[cfg(feature = "ssr")]
+pub async fn auto_login(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    session: tower_sessions::Session,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use redirect::{encode_query_value, SafeRedirect};
+    let wanted = state.config.auto_login
+        && request.method() == axum::http::Method::GET
+        && request.uri().path() == "/login";
+    if !wanted {
+        return next.run(request).await;
+    }
+    let params: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    if params.get("auto").is_some_and(|v| v == "0")
+        || params.contains_key("error")
+        || crate::session::ssr::is_logged_in(&session).await
+    {
+        return next.run(request).await;
+    }
+    let target = SafeRedirect::parse_or_default(params.get("next").map(String::as_str));
+    match state.oidc.begin_login(&session, &target).await {
+        Ok(url) => axum::response::Redirect::to(&url).into_response(),
+        Err(failure) => {
+            let reference = crate::error::correlation_id();
+            tracing::warn!(%reference, error = %failure, "could not start an automatic login");
+            axum::response::Redirect::to(&format!(
+                "/login?auto=0&error={}&next={}",
+                failure.reason(),
+                encode_query_value(target.as_str())
+            ))
+            .into_response()
+        }
+    }
+}
 
 /// Starts a login with the OpenID provider and redirects the browser there. `next` is where the
 /// person wants to end up afterwards; anything that is not a same-site path is ignored.

@@ -1,6 +1,8 @@
 //! `/login`: one button that starts the OpenID Connect login, and the place failures to start one
 //! are explained. Logged-in visitors go straight to where they were heading.
 
+#[cfg(feature = "hydrate")]
+use crate::auth::login_options;
 use crate::auth::redirect::SafeRedirect;
 use crate::session::UserContext;
 use leptos::prelude::*;
@@ -17,6 +19,22 @@ pub fn LoginPage() -> impl IntoView {
             .to_owned()
     };
     let error = move || query.read().get("error");
+    // With automatic login, the server answers a full page load of /login with the provider's
+    // address; after an in-app navigation to this page, ask for such a load. (Browser only: the
+    // server already decided before rendering.)
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let escape = query.read().get("auto").is_some_and(|v| v == "0") || error().is_some();
+        if !escape {
+            leptos::task::spawn_local(async move {
+                if matches!(login_options().await, Ok(options) if options.auto_login) {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                }
+            });
+        }
+    });
 
     view! {
         <Title text="Log in"/>
