@@ -105,6 +105,11 @@ async fn membership_of_an_admin_group_grants_admin_and_leaving_it_takes_it_away_
     assert_eq!(first.me().await.unwrap().role, Role::Admin);
     let second = logged_in(&app, &provider, ops.with_groups(&["writers"])).await;
     assert_eq!(second.me().await.unwrap().role, Role::User);
+    assert_eq!(
+        first.me().await.unwrap().role,
+        Role::User,
+        "the session opened earlier learns it too"
+    );
 }
 
 #[tokio::test]
@@ -339,7 +344,7 @@ async fn deleting_an_account_needs_the_typed_email_and_removes_its_entries() {
     let rows = audit(&admin, "admin").await;
     assert_eq!(rows[0]["action"], "user.delete");
     assert_eq!(rows[0]["target"], "Bob Stone <bob@example.com>");
-    assert_eq!(rows[0]["detail"], "with 1 entries");
+    assert_eq!(rows[0]["detail"], "with 1 entry");
 }
 
 #[tokio::test]

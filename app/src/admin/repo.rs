@@ -316,7 +316,10 @@ pub async fn apply(
         Change::Delete => (
             "DELETE FROM users WHERE id = ?1",
             Action::DeleteAccount,
-            format!("with {} entries", target.entries),
+            match target.entries {
+                1 => "with 1 entry".to_owned(),
+                n => format!("with {n} entries"),
+            },
         ),
     };
     sqlx::query(sql).bind(id).execute(&mut *tx).await?;

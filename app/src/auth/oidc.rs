@@ -376,6 +376,7 @@ impl OidcService {
         db: &Pool,
         params: CallbackParams,
         client: &audit::ClientInfo,
+        sessions: &crate::session::store::IndexedStore,
     ) -> Result<SafeRedirect, LoginFailure> {
         // Take the matching attempt out first: whatever happens next, this `state` is spent.
         let returned_state = params.state.clone().unwrap_or_default();
@@ -480,6 +481,15 @@ impl OidcService {
                 who: person_label(&profile.display_name, profile.email.as_deref()),
             })?;
         let user = logged_in.user.clone();
+        if logged_in
+            .previous_role
+            .is_some_and(|previous| previous != user.role)
+        {
+            // The person's other open sessions learn the new role at their next request.
+            if let Err(e) = sessions.set_role(user.id, user.role).await {
+                tracing::error!(error = %e, user_id = user.id, "could not update open sessions' role");
+            }
+        }
         session::log_in(session, policy, user.clone(), Some(id_token.to_string()))
             .await
             .map_err(|e| LoginFailure::Storage(e.to_string()))?;
@@ -659,6 +669,7 @@ pub async fn callback(
             &state.db,
             params,
             &client,
+            &state.sessions,
         )
         .await
     {
