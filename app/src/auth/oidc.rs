@@ -19,7 +19,6 @@ use crate::auth::policy::{self, Refusal};
 use crate::auth::redirect::SafeRedirect;
 use crate::auth::users::{self, LoginProfile};
 use crate::config::Config;
-use crate::db::Pool;
 use crate::error::correlation_id;
 use crate::session::ssr as session;
 use openidconnect::core::{
@@ -371,13 +370,11 @@ impl OidcService {
     pub async fn complete_login(
         &self,
         session: &Session,
-        config: &Config,
-        policy: &session::SessionPolicy,
-        db: &Pool,
+        state: &crate::state::AppState,
         params: CallbackParams,
         client: &audit::ClientInfo,
-        sessions: &crate::session::store::IndexedStore,
     ) -> Result<SafeRedirect, LoginFailure> {
+        let (config, db) = (&*state.config, &state.db);
         // Take the matching attempt out first: whatever happens next, this `state` is spent.
         let returned_state = params.state.clone().unwrap_or_default();
         let mut pending = self.pending(session).await;
@@ -486,13 +483,18 @@ impl OidcService {
             .is_some_and(|previous| previous != user.role)
         {
             // The person's other open sessions learn the new role at their next request.
-            if let Err(e) = sessions.set_role(user.id, user.role).await {
+            if let Err(e) = state.sessions.set_role(user.id, user.role).await {
                 tracing::error!(error = %e, user_id = user.id, "could not update open sessions' role");
             }
         }
-        session::log_in(session, policy, user.clone(), Some(id_token.to_string()))
-            .await
-            .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+        session::log_in(
+            session,
+            &state.session_policy,
+            user.clone(),
+            Some(id_token.to_string()),
+        )
+        .await
+        .map_err(|e| LoginFailure::Storage(e.to_string()))?;
         tracing::info!(
             user_id = user.id,
             role = user.role.as_str(),
@@ -662,15 +664,7 @@ pub async fn callback(
     let client = audit::ClientInfo::of_request(&parts, state.config.trust_proxy);
     match state
         .oidc
-        .complete_login(
-            &session,
-            &state.config,
-            &state.session_policy,
-            &state.db,
-            params,
-            &client,
-            &state.sessions,
-        )
+        .complete_login(&session, &state, params, &client)
         .await
     {
         Ok(next) => axum::response::Redirect::to(next.as_str()),
