@@ -23,10 +23,11 @@ CREATE INDEX users_role ON users (role) WHERE role = 'admin';
 
 -- Which session records belong to which account. Session records are opaque to SQL (the session
 -- store keeps them serialised), so the session store keeps this index beside them; revoking an
--- account's sessions deletes every record listed here.
+-- account's sessions deletes every record listed here. No foreign key on purpose: when an account
+-- is deleted its rows must outlive it until its sessions are revoked (the store then removes both).
 CREATE TABLE user_sessions (
     session_id   TEXT    PRIMARY KEY,
-    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id      INTEGER NOT NULL,
     logged_in_at INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL
 );

@@ -311,7 +311,7 @@ pub async fn admin_overview() -> Result<Overview, AppError> {
                 .map_err(|e| AppError::internal("computing the overview", e))?;
             overview.sessions_active = state
                 .sessions
-                .count_active()
+                .count_active(None)
                 .await
                 .map_err(|e| AppError::internal("counting sessions", e))?;
             Ok(overview)
@@ -370,7 +370,7 @@ pub async fn admin_user(id: i64) -> Result<UserDetail, AppError> {
                 .ok_or(AppError::NotFound)?;
             let sessions = state
                 .sessions
-                .count_active_of(id)
+                .count_active(Some(id))
                 .await
                 .map_err(|e| AppError::internal("counting sessions", e))?;
             Ok(UserDetail {
@@ -407,7 +407,8 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
             let session_error = |e| AppError::internal("ending sessions", e);
             let db_error = |e| AppError::internal("changing an account", e);
 
-            if action == UserAction::SignOut {
+            let Some(change) = ssr::change_of(action) else {
+                // Signing out everywhere changes no account row: the session store does the work.
                 let target = repo::find_user(&state.db, id)
                     .await
                     .map_err(db_error)?
@@ -423,9 +424,9 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
                 )));
                 leptos_axum::redirect(&back);
                 return Ok(());
-            }
+            };
 
-            if action == UserAction::Delete {
+            if change == Change::Delete {
                 let target = repo::find_user(&state.db, id)
                     .await
                     .map_err(db_error)?
@@ -446,23 +447,6 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
                 }
             }
 
-            // Deleting the account deletes its session index too: note the sessions first.
-            let sessions_before = if action == UserAction::Delete {
-                state
-                    .sessions
-                    .session_ids(id)
-                    .await
-                    .map_err(session_error)?
-            } else {
-                Vec::new()
-            };
-            let change = match action {
-                UserAction::Promote => Change::Promote,
-                UserAction::Demote => Change::Demote,
-                UserAction::Disable => Change::Disable,
-                UserAction::Enable => Change::Enable,
-                UserAction::Delete | UserAction::SignOut => Change::Delete,
-            };
             let outcome = repo::apply(&state.db, &actor, id, change, &client)
                 .await
                 .map_err(db_error)?;
@@ -507,12 +491,7 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
                 }
                 Change::Enable => (format!("{name} is enabled and can log in again."), back),
                 Change::Delete => {
-                    // The account's rows are gone; end the sessions noted before.
-                    state
-                        .sessions
-                        .delete_all(&sessions_before)
-                        .await
-                        .map_err(session_error)?;
+                    state.sessions.revoke_all(id).await.map_err(session_error)?;
                     (
                         format!(
                             "{name}’s account and {} are deleted.",
@@ -662,6 +641,19 @@ mod ssr {
             }
         }
         result
+    }
+
+    /// The account change an action makes; signing out everywhere makes none.
+    pub fn change_of(action: super::UserAction) -> Option<super::repo::Change> {
+        use super::{repo::Change, UserAction};
+        match action {
+            UserAction::Promote => Some(Change::Promote),
+            UserAction::Demote => Some(Change::Demote),
+            UserAction::Disable => Some(Change::Disable),
+            UserAction::Enable => Some(Change::Enable),
+            UserAction::Delete => Some(Change::Delete),
+            UserAction::SignOut => None,
+        }
     }
 
     pub fn actor(admin: &SessionUser) -> super::repo::Actor {

@@ -95,9 +95,7 @@ impl IndexedStore {
         Ok(())
     }
 
-    /// The ids of the account's sessions (to end them after the account itself is gone, when the
-    /// index rows went with it).
-    pub async fn session_ids(&self, user_id: i64) -> session_store::Result<Vec<Id>> {
+    async fn session_ids(&self, user_id: i64) -> session_store::Result<Vec<Id>> {
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT session_id FROM user_sessions WHERE user_id = ?1")
                 .bind(user_id)
@@ -108,7 +106,7 @@ impl IndexedStore {
     }
 
     /// Ends every session of the account now: their next request is anonymous. Returns how many
-    /// sessions were ended.
+    /// sessions were ended. Works for a deleted account too (the index outlives it).
     pub async fn revoke_all(&self, user_id: i64) -> session_store::Result<usize> {
         // Mark first, so a save racing with the deletes below is refused rather than resurrected.
         sqlx::query("UPDATE users SET sessions_valid_from = ?2 WHERE id = ?1")
@@ -127,14 +125,6 @@ impl IndexedStore {
             .await
             .map_err(backend)?;
         Ok(ids.len())
-    }
-
-    /// Deletes these session records.
-    pub async fn delete_all(&self, ids: &[Id]) -> session_store::Result<()> {
-        for id in ids {
-            self.delete(id).await?;
-        }
-        Ok(())
     }
 
     /// Rewrites the role inside every live session of the account, so a promotion or demotion
@@ -156,22 +146,14 @@ impl IndexedStore {
         Ok(())
     }
 
-    /// Logged-in sessions that have not expired.
-    pub async fn count_active(&self) -> session_store::Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions WHERE expires_at > ?1")
-            .bind(unix_now())
-            .fetch_one(&self.db)
-            .await
-            .map_err(backend)
-    }
-
-    /// Logged-in sessions of one account that have not expired.
-    pub async fn count_active_of(&self, user_id: i64) -> session_store::Result<i64> {
+    /// Logged-in sessions that have not expired: everyone's, or one account's.
+    pub async fn count_active(&self, user_id: Option<i64>) -> session_store::Result<i64> {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM user_sessions WHERE user_id = ?1 AND expires_at > ?2",
+            "SELECT COUNT(*) FROM user_sessions
+             WHERE expires_at > ?1 AND (?2 IS NULL OR user_id = ?2)",
         )
-        .bind(user_id)
         .bind(unix_now())
+        .bind(user_id)
         .fetch_one(&self.db)
         .await
         .map_err(backend)
