@@ -11,7 +11,8 @@ const browser = await chromium.launch({
 const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
 await page.goto(`${APP}/`);
 await page.screenshot({ path: `${OUT}/home.png` });
-await page.getByRole('main').getByRole('button', { name: 'Log in' }).click();
+await page.getByRole('main').getByRole('link', { name: 'Log in' }).click();
+await page.getByRole('main').getByRole('button', { name: 'Log in with Dev ID' }).click();
 await page.getByLabel('Username').fill('admin');
 await page.getByLabel('Password').fill('quire-demo');
 await page.getByRole('button', { name: 'Sign in' }).click();

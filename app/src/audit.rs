@@ -21,10 +21,19 @@ pub enum Action {
     SignOutEverywhere,
     DeleteAccount,
     SignupPolicy,
+    PasswordLogin,
+    PasswordLoginFailed,
+    Register,
+    PasswordChanged,
+    PasswordLinkIssued,
+    PasswordSet,
+    CreateAccount,
+    LinkIdentity,
+    UnlinkIdentity,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 19] = [
         Action::Login,
         Action::LoginRefused,
         Action::Logout,
@@ -35,6 +44,15 @@ impl Action {
         Action::SignOutEverywhere,
         Action::DeleteAccount,
         Action::SignupPolicy,
+        Action::PasswordLogin,
+        Action::PasswordLoginFailed,
+        Action::Register,
+        Action::PasswordChanged,
+        Action::PasswordLinkIssued,
+        Action::PasswordSet,
+        Action::CreateAccount,
+        Action::LinkIdentity,
+        Action::UnlinkIdentity,
     ];
 
     pub fn code(self) -> &'static str {
@@ -49,6 +67,15 @@ impl Action {
             Action::SignOutEverywhere => "user.sign_out_everywhere",
             Action::DeleteAccount => "user.delete",
             Action::SignupPolicy => "settings.signup",
+            Action::PasswordLogin => "login.password",
+            Action::PasswordLoginFailed => "login.password_failed",
+            Action::Register => "account.register",
+            Action::PasswordChanged => "account.password_changed",
+            Action::PasswordLinkIssued => "user.password_link",
+            Action::PasswordSet => "account.password_set",
+            Action::CreateAccount => "user.create",
+            Action::LinkIdentity => "account.link",
+            Action::UnlinkIdentity => "account.unlink",
         }
     }
 
@@ -64,6 +91,15 @@ impl Action {
             Action::SignOutEverywhere => "Signed out everywhere",
             Action::DeleteAccount => "Deleted account",
             Action::SignupPolicy => "Changed sign-up policy",
+            Action::PasswordLogin => "Logged in with password",
+            Action::PasswordLoginFailed => "Password login failed",
+            Action::Register => "Registered",
+            Action::PasswordChanged => "Changed password",
+            Action::PasswordLinkIssued => "Issued set-password link",
+            Action::PasswordSet => "Set password from link",
+            Action::CreateAccount => "Created account",
+            Action::LinkIdentity => "Linked a provider",
+            Action::UnlinkIdentity => "Unlinked a provider",
         }
     }
 
@@ -71,9 +107,21 @@ impl Action {
         Action::ALL.into_iter().find(|a| a.code() == code)
     }
 
-    /// Actions an admin takes (as opposed to people logging in and out).
+    /// Actions an admin takes (as opposed to people logging in and out, or managing their own
+    /// account).
     pub fn is_admin_action(self) -> bool {
-        !matches!(self, Action::Login | Action::LoginRefused | Action::Logout)
+        matches!(
+            self,
+            Action::Promote
+                | Action::Demote
+                | Action::Disable
+                | Action::Enable
+                | Action::SignOutEverywhere
+                | Action::DeleteAccount
+                | Action::SignupPolicy
+                | Action::PasswordLinkIssued
+                | Action::CreateAccount
+        )
     }
 }
 
@@ -297,8 +345,15 @@ pub mod ssr {
     ) -> Result<AuditPage, sqlx::Error> {
         let actions: Vec<&str> = match filter {
             AuditFilter::All => vec![],
-            AuditFilter::Logins => vec![Action::Login.code()],
-            AuditFilter::Refused => vec![Action::LoginRefused.code()],
+            AuditFilter::Logins => vec![
+                Action::Login.code(),
+                Action::PasswordLogin.code(),
+                Action::Register.code(),
+            ],
+            AuditFilter::Refused => vec![
+                Action::LoginRefused.code(),
+                Action::PasswordLoginFailed.code(),
+            ],
             AuditFilter::Logouts => vec![Action::Logout.code()],
             AuditFilter::AdminActions => Action::ALL
                 .into_iter()

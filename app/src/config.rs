@@ -27,9 +27,15 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// How to reach the OpenID provider.
+/// One OpenID provider people can log in with.
 #[derive(Clone, Debug)]
 pub struct OidcConfig {
+    /// Short, stable name (`google`, `corp`): it tags pending logins, linked identities and the
+    /// login buttons. The single-provider variables give the id [`DEFAULT_PROVIDER_ID`].
+    pub id: String,
+    /// What the login button says after "Log in with". `None` (single provider, no display name
+    /// configured): the button just says "Log in".
+    pub display_name: Option<String>,
     pub issuer: Url,
     pub client_id: String,
     /// `None` for a public client (PKCE only).
@@ -60,7 +66,11 @@ pub struct Config {
     /// The socket address the HTTP server binds.
     pub listen: SocketAddr,
     pub database_url: String,
-    pub oidc: OidcConfig,
+    /// The OpenID providers, in the order their login buttons appear. Empty only when password
+    /// login is on.
+    pub providers: Vec<OidcConfig>,
+    /// Local accounts with an email and a password (`QUIRE_PASSWORD_LOGIN`).
+    pub password_login: bool,
     /// Lower-cased; only ever compared with *verified* emails.
     pub admin_emails: Vec<String>,
     pub signup: SignupOverrides,
@@ -78,13 +88,13 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {var} {problem}")]
 pub struct ConfigError {
-    pub var: &'static str,
+    pub var: String,
     pub problem: String,
 }
 
-fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+fn err(var: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError {
-        var,
+        var: var.into(),
         problem: problem.into(),
     }
 }
@@ -93,6 +103,8 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/quire.db";
 pub const DEFAULT_SCOPES: &str = "openid email profile";
 pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
+/// The id of the provider the single-provider variables (`QUIRE_OIDC_ISSUER`, …) describe.
+pub const DEFAULT_PROVIDER_ID: &str = "default";
 pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 7 * 24 * 60;
 pub const DEFAULT_SESSION_MAX_HOURS: i64 = 30 * 24;
 
@@ -145,40 +157,15 @@ impl Config {
             ));
         }
 
-        let issuer_raw = get("QUIRE_OIDC_ISSUER").ok_or_else(|| {
-            err("QUIRE_OIDC_ISSUER", "is missing: set it to your OpenID provider's issuer URL, e.g. https://accounts.google.com")
-        })?;
-        let issuer = parse_http_url("QUIRE_OIDC_ISSUER", &issuer_raw)?;
-        let client_id = get("QUIRE_OIDC_CLIENT_ID").ok_or_else(|| {
-            err(
-                "QUIRE_OIDC_CLIENT_ID",
-                "is missing: set it to the client id your provider issued for Quire",
-            )
-        })?;
-        let client_secret = get("QUIRE_OIDC_CLIENT_SECRET").map(Secret::new);
-        let scopes_raw = get("QUIRE_OIDC_SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
-        let scopes = parse_scopes(&scopes_raw)?;
+        let password_login = get("QUIRE_PASSWORD_LOGIN")
+            .map(|raw| parse_switch("QUIRE_PASSWORD_LOGIN", &raw))
+            .transpose()?
+            .unwrap_or(false);
+        let providers = parse_providers(&get, password_login)?;
 
         let admin_emails = get("QUIRE_ADMIN_EMAILS")
             .map(|raw| parse_emails(&raw))
             .transpose()?
-            .unwrap_or_default();
-
-        let groups_claim =
-            get("QUIRE_OIDC_GROUPS_CLAIM").unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_owned());
-        if groups_claim.split('.').any(|part| part.is_empty()) {
-            return Err(err(
-                "QUIRE_OIDC_GROUPS_CLAIM",
-                format!("is {groups_claim:?}: use a claim name such as groups, or a dotted path such as realm_access.roles"),
-            ));
-        }
-        let admin_groups = get("QUIRE_OIDC_ADMIN_GROUPS")
-            .map(|raw| {
-                raw.split(',')
-                    .map(|g| g.trim().to_owned())
-                    .filter(|g| !g.is_empty())
-                    .collect()
-            })
             .unwrap_or_default();
 
         let signup = SignupOverrides {
@@ -205,6 +192,12 @@ impl Config {
             .map(|raw| parse_switch("QUIRE_AUTO_LOGIN", &raw))
             .transpose()?
             .unwrap_or(false);
+        if auto_login && (providers.len() != 1 || password_login) {
+            return Err(err(
+                "QUIRE_AUTO_LOGIN",
+                "is on, but it needs exactly one OpenID provider and QUIRE_PASSWORD_LOGIN off (otherwise there is a choice to make on the login page)",
+            ));
+        }
 
         let session_idle_minutes = parse_positive(
             "QUIRE_SESSION_IDLE_MINUTES",
@@ -223,14 +216,8 @@ impl Config {
             public_url,
             listen,
             database_url,
-            oidc: OidcConfig {
-                issuer,
-                client_id,
-                client_secret,
-                scopes,
-                groups_claim,
-                admin_groups,
-            },
+            providers,
+            password_login,
             admin_emails,
             signup,
             trust_proxy,
@@ -255,13 +242,125 @@ impl Config {
         format!("{}/auth/callback", self.public_origin())
     }
 
+    /// The configured provider with this id.
+    pub fn provider(&self, id: &str) -> Option<&OidcConfig> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
     pub fn is_admin_email(&self, verified_email: &str) -> bool {
         let email = verified_email.trim().to_lowercase();
         self.admin_emails.contains(&email)
     }
 }
 
-fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+/// Reads the providers: `QUIRE_OIDC_PROVIDERS=google,corp` with `QUIRE_OIDC_<ID>_…` for each, or
+/// the single-provider variables `QUIRE_OIDC_…`. None at all is allowed only with password login.
+fn parse_providers(
+    get: &impl Fn(&str) -> Option<String>,
+    password_login: bool,
+) -> Result<Vec<OidcConfig>, ConfigError> {
+    let Some(list) = get("QUIRE_OIDC_PROVIDERS") else {
+        if get("QUIRE_OIDC_ISSUER").is_none() && password_login {
+            return Ok(Vec::new());
+        }
+        return Ok(vec![parse_provider(
+            get,
+            DEFAULT_PROVIDER_ID,
+            "QUIRE_OIDC_",
+        )?]);
+    };
+    if get("QUIRE_OIDC_ISSUER").is_some() {
+        return Err(err(
+            "QUIRE_OIDC_ISSUER",
+            "is set together with QUIRE_OIDC_PROVIDERS: with several providers, give each its own QUIRE_OIDC_<ID>_ISSUER",
+        ));
+    }
+    let mut providers: Vec<OidcConfig> = Vec::new();
+    for id in list.split([',', ' ']).filter(|s| !s.is_empty()) {
+        let id = id.trim().to_ascii_lowercase();
+        let valid = id.len() <= 32
+            && id.starts_with(|c: char| c.is_ascii_lowercase())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(err(
+                "QUIRE_OIDC_PROVIDERS",
+                format!("contains {id:?}: a provider id is a short name of letters, digits and _ starting with a letter, such as google or corp"),
+            ));
+        }
+        if providers.iter().any(|p| p.id == id) {
+            return Err(err("QUIRE_OIDC_PROVIDERS", format!("names {id:?} twice")));
+        }
+        let prefix = format!("QUIRE_OIDC_{}_", id.to_ascii_uppercase());
+        let mut provider = parse_provider(get, &id, &prefix)?;
+        if provider.display_name.is_none() {
+            let mut label = id.replace('_', " ");
+            if let Some(first) = label.get(..1) {
+                label = first.to_ascii_uppercase() + &label[1..];
+            }
+            provider.display_name = Some(label);
+        }
+        providers.push(provider);
+    }
+    if providers.is_empty() && !password_login {
+        return Err(err(
+            "QUIRE_OIDC_PROVIDERS",
+            "is empty: name at least one provider (or turn on QUIRE_PASSWORD_LOGIN)",
+        ));
+    }
+    Ok(providers)
+}
+
+/// One provider's variables, all named `<prefix>ISSUER`, `<prefix>CLIENT_ID`, ….
+fn parse_provider(
+    get: &impl Fn(&str) -> Option<String>,
+    id: &str,
+    prefix: &str,
+) -> Result<OidcConfig, ConfigError> {
+    let var = |suffix: &str| format!("{prefix}{suffix}");
+    let issuer_raw = get(&var("ISSUER")).ok_or_else(|| {
+        err(var("ISSUER"), "is missing: set it to your OpenID provider's issuer URL, e.g. https://accounts.google.com")
+    })?;
+    let issuer = parse_http_url(&var("ISSUER"), &issuer_raw)?;
+    let client_id = get(&var("CLIENT_ID")).ok_or_else(|| {
+        err(
+            var("CLIENT_ID"),
+            "is missing: set it to the client id your provider issued for Quire",
+        )
+    })?;
+    let client_secret = get(&var("CLIENT_SECRET")).map(Secret::new);
+    let scopes_raw = get(&var("SCOPES")).unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
+    let scopes = parse_scopes(&var("SCOPES"), &scopes_raw)?;
+    let display_name = get(&var("DISPLAY_NAME")).map(|n| n.chars().take(40).collect::<String>());
+    let groups_claim = get(&var("GROUPS_CLAIM")).unwrap_or_else(|| DEFAULT_GROUPS_CLAIM.to_owned());
+    if groups_claim.split('.').any(|part| part.is_empty()) {
+        return Err(err(
+            var("GROUPS_CLAIM"),
+            format!("is {groups_claim:?}: use a claim name such as groups, or a dotted path such as realm_access.roles"),
+        ));
+    }
+    let admin_groups = get(&var("ADMIN_GROUPS"))
+        .map(|raw| {
+            raw.split(',')
+                .map(|g| g.trim().to_owned())
+                .filter(|g| !g.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(OidcConfig {
+        id: id.to_owned(),
+        display_name,
+        issuer,
+        client_id,
+        client_secret,
+        scopes,
+        groups_claim,
+        admin_groups,
+    })
+}
+
+fn parse_http_url(var: &str, raw: &str) -> Result<Url, ConfigError> {
     let url =
         Url::parse(raw).map_err(|e| err(var, format!("is {raw:?}, which is not a URL ({e})")))?;
     if url.scheme() != "http" && url.scheme() != "https" {
@@ -276,24 +375,21 @@ fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_scopes(raw: &str) -> Result<Vec<String>, ConfigError> {
+fn parse_scopes(var: &str, raw: &str) -> Result<Vec<String>, ConfigError> {
     let scopes: Vec<String> = raw
         .split([' ', ','])
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(err(
-            "QUIRE_OIDC_SCOPES",
-            format!("is {raw:?}: it must include \"openid\""),
-        ));
+        return Err(err(var, format!("is {raw:?}: it must include \"openid\"")));
     }
     if let Some(bad) = scopes.iter().find(|s| {
         !s.chars()
             .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
     }) {
         return Err(err(
-            "QUIRE_OIDC_SCOPES",
+            var,
             format!("contains {bad:?}, which is not a valid scope"),
         ));
     }
@@ -326,7 +422,7 @@ fn domain_is_local(email: &str) -> bool {
         .is_some_and(|(local, domain)| !local.is_empty() && domain == "localhost")
 }
 
-fn parse_switch(var: &'static str, raw: &str) -> Result<bool, ConfigError> {
+fn parse_switch(var: &str, raw: &str) -> Result<bool, ConfigError> {
     match raw.to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" | "1" => Ok(true),
         "off" | "false" | "no" | "0" => Ok(false),
@@ -404,9 +500,11 @@ mod tests {
         assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
         assert_eq!(c.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
-        assert_eq!(c.oidc.scopes, vec!["email", "profile"]);
+        assert_eq!(c.providers[0].scopes, vec!["email", "profile"]);
+        assert_eq!(c.providers[0].id, DEFAULT_PROVIDER_ID);
+        assert!(!c.password_login);
         assert_eq!(c.session_idle_minutes, DEFAULT_SESSION_IDLE_MINUTES);
-        assert!(c.oidc.client_secret.is_none());
+        assert!(c.providers[0].client_secret.is_none());
         assert!(!c.is_https());
     }
 
@@ -513,8 +611,8 @@ mod tests {
     fn sign_up_settings_are_left_to_the_dashboard_unless_set() {
         let c = config(&[]).unwrap();
         assert_eq!(c.signup, SignupOverrides::default());
-        assert_eq!(c.oidc.groups_claim, "groups");
-        assert!(c.oidc.admin_groups.is_empty());
+        assert_eq!(c.providers[0].groups_claim, "groups");
+        assert!(c.providers[0].admin_groups.is_empty());
     }
 
     #[test]
@@ -531,8 +629,8 @@ mod tests {
             c.signup.allowed_email_domains,
             Some(vec!["example.com".to_owned(), "example.org".to_owned()])
         );
-        assert_eq!(c.oidc.admin_groups, vec!["quire-admins", "ops"]);
-        assert_eq!(c.oidc.groups_claim, "realm_access.roles");
+        assert_eq!(c.providers[0].admin_groups, vec!["quire-admins", "ops"]);
+        assert_eq!(c.providers[0].groups_claim, "realm_access.roles");
     }
 
     #[test]
@@ -560,5 +658,99 @@ mod tests {
                 .var,
             "QUIRE_OIDC_GROUPS_CLAIM"
         );
+    }
+
+    fn config_without_default_provider(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn several_providers_are_read_with_their_own_variables() {
+        let c = config_without_default_provider(&[
+            ("QUIRE_OIDC_PROVIDERS", "google, corp_sso"),
+            ("QUIRE_OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+            ("QUIRE_OIDC_GOOGLE_CLIENT_ID", "g"),
+            ("QUIRE_OIDC_GOOGLE_DISPLAY_NAME", "Google"),
+            ("QUIRE_OIDC_CORP_SSO_ISSUER", "https://sso.corp.example"),
+            ("QUIRE_OIDC_CORP_SSO_CLIENT_ID", "c"),
+            ("QUIRE_OIDC_CORP_SSO_CLIENT_SECRET", "s3cret"),
+            ("QUIRE_OIDC_CORP_SSO_GROUPS_CLAIM", "realm_access.roles"),
+            ("QUIRE_OIDC_CORP_SSO_ADMIN_GROUPS", "journal-admins"),
+        ])
+        .unwrap();
+        let ids: Vec<&str> = c.providers.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["google", "corp_sso"]);
+        assert_eq!(c.providers[0].display_name.as_deref(), Some("Google"));
+        assert_eq!(c.providers[1].display_name.as_deref(), Some("Corp sso"));
+        assert_eq!(c.providers[1].groups_claim, "realm_access.roles");
+        assert_eq!(c.providers[1].admin_groups, vec!["journal-admins"]);
+        assert!(c.providers[0].admin_groups.is_empty());
+        assert_eq!(c.provider("corp_sso").unwrap().client_id, "c");
+    }
+
+    #[test]
+    fn a_named_provider_without_an_issuer_names_its_own_variable() {
+        let e = config_without_default_provider(&[
+            ("QUIRE_OIDC_PROVIDERS", "google,corp"),
+            ("QUIRE_OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+            ("QUIRE_OIDC_GOOGLE_CLIENT_ID", "g"),
+            ("QUIRE_OIDC_CORP_CLIENT_ID", "c"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "QUIRE_OIDC_CORP_ISSUER");
+    }
+
+    #[test]
+    fn mixing_the_single_provider_variables_with_a_provider_list_is_refused() {
+        let e = config(&[
+            ("QUIRE_OIDC_PROVIDERS", "corp"),
+            ("QUIRE_OIDC_CORP_ISSUER", "https://sso.corp.example"),
+            ("QUIRE_OIDC_CORP_CLIENT_ID", "c"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "QUIRE_OIDC_ISSUER");
+    }
+
+    #[test]
+    fn provider_ids_must_be_simple_names() {
+        for bad in ["Corp!", "1corp", "corp,corp"] {
+            let e = config_without_default_provider(&[
+                ("QUIRE_OIDC_PROVIDERS", bad),
+                ("QUIRE_OIDC_CORP_ISSUER", "https://sso.corp.example"),
+                ("QUIRE_OIDC_CORP_CLIENT_ID", "c"),
+            ])
+            .unwrap_err();
+            assert_eq!(e.var, "QUIRE_OIDC_PROVIDERS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_login_alone_needs_no_provider() {
+        let c = config_without_default_provider(&[("QUIRE_PASSWORD_LOGIN", "on")]).unwrap();
+        assert!(c.password_login);
+        assert!(c.providers.is_empty());
+        let e = config_without_default_provider(&[]).unwrap_err();
+        assert_eq!(e.var, "QUIRE_OIDC_ISSUER");
+    }
+
+    #[test]
+    fn auto_login_needs_exactly_one_provider_and_no_password_login() {
+        assert!(config(&[("QUIRE_AUTO_LOGIN", "on")]).unwrap().auto_login);
+        let e = config(&[("QUIRE_AUTO_LOGIN", "on"), ("QUIRE_PASSWORD_LOGIN", "on")]).unwrap_err();
+        assert_eq!(e.var, "QUIRE_AUTO_LOGIN");
+        let e = config_without_default_provider(&[
+            ("QUIRE_AUTO_LOGIN", "on"),
+            ("QUIRE_OIDC_PROVIDERS", "a,b"),
+            ("QUIRE_OIDC_A_ISSUER", "https://a.example"),
+            ("QUIRE_OIDC_A_CLIENT_ID", "a"),
+            ("QUIRE_OIDC_B_ISSUER", "https://b.example"),
+            ("QUIRE_OIDC_B_CLIENT_ID", "b"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "QUIRE_AUTO_LOGIN");
     }
 }

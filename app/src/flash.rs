@@ -13,6 +13,9 @@ pub struct Flash {
     /// An entry that the "Undo" button restores from the trash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo_entry: Option<i64>,
+    /// A one-time set-password link an admin is to hand over (shown once, to copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Flash {
@@ -20,6 +23,7 @@ impl Flash {
         Flash {
             message: message.to_owned(),
             undo_entry: None,
+            link: None,
         }
     }
 
@@ -114,6 +118,7 @@ mod tests {
         let flash = Flash {
             message: "Moved to trash".into(),
             undo_entry: Some(7),
+            link: None,
         };
         let header = format!("other=1; {COOKIE}={}; x=y", flash.encode());
         assert_eq!(Flash::from_cookie_header(&header), Some(flash));

@@ -8,6 +8,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod auth;
@@ -46,6 +47,9 @@ use pages::{
     login::LoginPage,
     login_error::LoginErrorPage,
     not_found::NotFound,
+    register::RegisterPage,
+    set_password::SetPasswordPage,
+    settings::SettingsPage,
     tags::TagsPage,
     transfer::TransferPage,
     trash::TrashPage,
@@ -93,6 +97,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/login/error") view=LoginErrorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/set-password") view=SetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/new") view=NewEntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/tags") view=TagsPage ssr=SsrMode::Async/>

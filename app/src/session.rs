@@ -106,6 +106,10 @@ pub mod ssr {
     #[derive(Clone, Debug, Serialize, Deserialize)]
     pub struct AuthState {
         pub user: SessionUser,
+        /// The configured OpenID provider this session logged in with; `None` for a password
+        /// login. Logout ends the session at that provider.
+        #[serde(default)]
+        pub provider: Option<String>,
         /// The ID token, kept server-side only, as the `id_token_hint` of RP-initiated logout.
         pub id_token: Option<String>,
         /// Unix seconds of the login: the absolute lifetime counts from here.
@@ -205,17 +209,30 @@ pub mod ssr {
         }
     }
 
+    /// How a session logged in.
+    pub enum LoginMethod {
+        /// Through a configured OpenID provider; the ID token is the logout hint.
+        Provider { id: String, id_token: String },
+        /// With an email and password.
+        Password,
+    }
+
     /// Starts a logged-in session: a fresh session id (no fixation), the person, and the expiry.
     pub async fn log_in(
         session: &Session,
         policy: &SessionPolicy,
         user: SessionUser,
-        id_token: Option<String>,
+        method: LoginMethod,
     ) -> Result<(), tower_sessions::session::Error> {
         session.cycle_id().await?;
         let now = unix_now();
+        let (provider, id_token) = match method {
+            LoginMethod::Provider { id, id_token } => (Some(id), Some(id_token)),
+            LoginMethod::Password => (None, None),
+        };
         let auth = AuthState {
             user,
+            provider,
             id_token,
             logged_in_at: now,
             last_seen: now,
@@ -300,6 +317,7 @@ pub mod ssr {
                     email: None,
                     role: Role::User,
                 },
+                provider: None,
                 id_token: None,
                 logged_in_at,
                 last_seen,

@@ -12,6 +12,8 @@
 //   DEV_OIDC_CLIENT_SECRET   client secret (default quire-dev-secret)
 //   DEV_OIDC_APP_ORIGINS     comma-separated Quire origins allowed to use the client
 //                            (default http://127.0.0.1:3000,http://127.0.0.1:3100)
+//   DEV_OIDC_NAME            what the sign-in page calls this provider (default "Quire development
+//                            identity provider"); a second instance plays a second provider
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -22,6 +24,7 @@ const PORT = Number(process.env.DEV_OIDC_PORT || 5556);
 const ISSUER = process.env.DEV_OIDC_ISSUER || `http://localhost:${PORT}`;
 const CLIENT_ID = process.env.DEV_OIDC_CLIENT_ID || 'quire-dev';
 const CLIENT_SECRET = process.env.DEV_OIDC_CLIENT_SECRET || 'quire-dev-secret';
+const NAME = process.env.DEV_OIDC_NAME || 'Quire development identity provider';
 const APP_ORIGINS = (process.env.DEV_OIDC_APP_ORIGINS || 'http://127.0.0.1:3000,http://127.0.0.1:3100')
   .split(',')
   .map((s) => s.trim().replace(/\/$/, ''))
@@ -102,7 +105,7 @@ function loginPage(uid, clientId, error) {
   return page('Sign in — Quire development identity provider', `
     <p class="warn" role="note">Development identity provider for Quire. Not for production.</p>
     <h1>Sign in</h1>
-    <p>Signing in to <strong>${escapeHtml(clientId)}</strong>.</p>
+    <p>Signing in to <strong>${escapeHtml(clientId)}</strong> at <strong data-testid="provider-name">${escapeHtml(NAME)}</strong>.</p>
     ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
     <form method="post" action="/interaction/${uid}/login" autocomplete="off">
       <label>Username <input name="login" required autofocus></label>
@@ -194,7 +197,7 @@ for (const host of ['127.0.0.1', '::1']) {
   server.listen(PORT, host, () => {
     listening += 1;
     if (host === '127.0.0.1') {
-      console.log(`dev-oidc: DEVELOPMENT OpenID provider (not for production) at ${ISSUER}`);
+      console.log(`dev-oidc: DEVELOPMENT OpenID provider "${NAME}" (not for production) at ${ISSUER}`);
       console.log(`dev-oidc: client ${CLIENT_ID}; demo accounts ${Object.keys(ACCOUNTS).join(', ')} (password: ${DEMO_PASSWORD})`);
     }
   });

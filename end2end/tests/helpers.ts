@@ -5,11 +5,11 @@ export const DEMO_PASSWORD = 'quire-demo';
 
 /** Collects console errors and uncaught exceptions of Quire's pages (the development provider's
  * own pages are not Quire's business). */
-export function watchConsole(page: Page): string[] {
+export function watchConsole(page: Page, appUrl: string = APP_URL): string[] {
   const problems: string[] = [];
   page.on('console', (msg) => {
     const where = msg.location().url || page.url();
-    if (msg.type() === 'error' && where.startsWith(APP_URL)) problems.push(`console: ${msg.text()} (${where})`);
+    if (msg.type() === 'error' && where.startsWith(appUrl)) problems.push(`console: ${msg.text()} (${where})`);
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   return problems;

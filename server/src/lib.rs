@@ -99,10 +99,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
     }
 
     let oidc = OidcService::new(&config).map_err(StartError::Oidc)?;
-    if let Err(e) = oidc.discover().await {
-        tracing::warn!(issuer = oidc.issuer(), error = %e, "OpenID provider unavailable at start-up; will keep retrying");
-    }
-    background.push(oidc.spawn_discovery_retries());
+    oidc.discover_all().await;
+    background.extend(oidc.spawn_discovery_retries());
 
     let policy = SessionPolicy {
         idle: time::Duration::minutes(config.session_idle_minutes),

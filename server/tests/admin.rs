@@ -17,6 +17,8 @@ const ADMIN_ARGS: &[(&str, &str)] = &[
     ("filter", "all"),
     ("q", ""),
     ("allowed_domains", ""),
+    ("email", "new@example.com"),
+    ("name", "New Person"),
 ];
 
 fn admin_fn_paths() -> Vec<String> {

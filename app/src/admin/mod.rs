@@ -169,8 +169,10 @@ pub struct UserRow {
     pub display_name: String,
     pub email: Option<String>,
     pub email_verified: bool,
-    /// The provider's host name.
+    /// The provider's host name, or "Email and password".
     pub provider: String,
+    /// A local account (email and password): an admin can hand over a set-password link.
+    pub password_account: bool,
     pub role: Role,
     /// Why they are admin: the configuration's email list, the provider's group, a promotion.
     pub admin_by_email: bool,
@@ -235,16 +237,19 @@ pub enum UserAction {
     Enable,
     SignOut,
     Delete,
+    /// A fresh one-time set-password link for a local account.
+    PasswordLink,
 }
 
 impl UserAction {
-    pub const ALL: [UserAction; 6] = [
+    pub const ALL: [UserAction; 7] = [
         UserAction::Promote,
         UserAction::Demote,
         UserAction::Disable,
         UserAction::Enable,
         UserAction::SignOut,
         UserAction::Delete,
+        UserAction::PasswordLink,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -254,6 +259,7 @@ impl UserAction {
             UserAction::Enable => "enable",
             UserAction::SignOut => "sign_out",
             UserAction::Delete => "delete",
+            UserAction::PasswordLink => "password_link",
         }
     }
     pub fn parse(code: &str) -> Option<UserAction> {
@@ -268,6 +274,7 @@ impl UserAction {
             UserAction::Enable => "Enable account",
             UserAction::SignOut => "Sign out everywhere",
             UserAction::Delete => "Delete account",
+            UserAction::PasswordLink => "New set-password link",
         }
     }
     /// What will happen, for the confirmation step.
@@ -279,6 +286,7 @@ impl UserAction {
             UserAction::Enable => format!("{name} will be able to log in again."),
             UserAction::SignOut => format!("All of {name}’s sessions end now, on every device. They can log in again."),
             UserAction::Delete => format!("{name}’s account and all of their entries are deleted for good. This cannot be undone."),
+            UserAction::PasswordLink => format!("You get a one-time link that lets whoever opens it choose a new password for {name} within 7 days. Earlier links stop working; the current password works until the link is used. Hand it over privately."),
         }
     }
     pub fn is_dangerous(self) -> bool {
@@ -407,6 +415,34 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
             let session_error = |e| AppError::internal("ending sessions", e);
             let db_error = |e| AppError::internal("changing an account", e);
 
+            if action == UserAction::PasswordLink {
+                let target = repo::find_user(&state.db, id)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or(AppError::NotFound)?;
+                let now = crate::session::ssr::unix_now();
+                let Some(token) = crate::auth::users::issue_password_token(&state.db, id, now)
+                    .await
+                    .map_err(db_error)?
+                else {
+                    return Err(refuse(
+                        "action",
+                        format!("{} logs in with an identity provider and has no password.", target.display_name),
+                        &back,
+                    ));
+                };
+                repo::record_password_link(&state.db, &actor, &target, &client)
+                    .await
+                    .map_err(db_error)?;
+                flash::set(ssr::password_link_flash(
+                    &state,
+                    &format!("Here is a new one-time set-password link for {}. It works once, for 7 days.", target.display_name),
+                    &token,
+                ));
+                leptos_axum::redirect(&back);
+                return Ok(());
+            }
+
             let Some(change) = ssr::change_of(action) else {
                 // Signing out everywhere changes no account row: the session store does the work.
                 let target = repo::find_user(&state.db, id)
@@ -519,6 +555,63 @@ fn sessions_phrase(ended: usize) -> String {
         1 => "1 session ended".to_owned(),
         n => format!("{n} sessions ended"),
     }
+}
+
+/// Creates a local (email and password) account without a password and hands the admin a
+/// one-time set-password link for it. Only with `QUIRE_PASSWORD_LOGIN=on`.
+#[server(name = CreateAccount, prefix = "/api", endpoint = "admin/create-account")]
+pub async fn create_account(email: String, name: String) -> Result<(), AppError> {
+    ssr::respond(
+        async move {
+            use crate::auth::password::{parse_name, LocalEmail};
+            use crate::error::FieldError;
+            use crate::flash::ssr as flash;
+            let (admin, state) = ssr::context().await?;
+            let refuse = |field: &str, message: String| {
+                crate::entries::server::redirect_with_flash_on_plain_post("/admin/users", &message);
+                AppError::Invalid(vec![FieldError::new(field, message)])
+            };
+            if !state.config.password_login {
+                return Err(refuse(
+                    "email",
+                    "Email-and-password accounts are off (QUIRE_PASSWORD_LOGIN). People get an account by logging in with an identity provider.".into(),
+                ));
+            }
+            let email = LocalEmail::parse(&email).map_err(|p| refuse("email", p.message))?;
+            let name = parse_name(&name).map_err(|p| refuse("name", p.message))?;
+            let db_error = |e| AppError::internal("creating an account", e);
+            let Some(user) = crate::auth::users::create_local(&state.db, email.as_str(), &name, None)
+                .await
+                .map_err(db_error)?
+            else {
+                return Err(refuse(
+                    "email",
+                    format!("An account with the email {} already exists.", email.as_str()),
+                ));
+            };
+            let now = crate::session::ssr::unix_now();
+            let token = crate::auth::users::issue_password_token(&state.db, user.id, now)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| AppError::internal("creating an account", "new account is not local"))?;
+            let target = repo::find_user(&state.db, user.id)
+                .await
+                .map_err(db_error)?
+                .ok_or(AppError::NotFound)?;
+            let client = crate::audit::ssr::ClientInfo::current().await;
+            repo::record_account_created(&state.db, &ssr::actor(&admin), &target, &client)
+                .await
+                .map_err(db_error)?;
+            flash::set(ssr::password_link_flash(
+                &state,
+                &format!("{name}’s account is created. Hand them this one-time link to choose a password (it works once, for 7 days)."),
+                &token,
+            ));
+            leptos_axum::redirect(&format!("/admin/users/{}", user.id));
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// The sign-up policy, and which parts the environment fixes.
@@ -652,8 +745,22 @@ mod ssr {
             UserAction::Disable => Some(Change::Disable),
             UserAction::Enable => Some(Change::Enable),
             UserAction::Delete => Some(Change::Delete),
-            UserAction::SignOut => None,
+            UserAction::SignOut | UserAction::PasswordLink => None,
         }
+    }
+
+    /// A flash that carries a set-password link for the admin to hand over.
+    pub fn password_link_flash(
+        state: &AppState,
+        message: &str,
+        token: &str,
+    ) -> crate::flash::Flash {
+        let mut flash = crate::flash::Flash::new(message);
+        flash.link = Some(format!(
+            "{}/set-password?token={token}",
+            state.config.public_origin()
+        ));
+        flash
     }
 
     pub fn actor(admin: &SessionUser) -> super::repo::Actor {

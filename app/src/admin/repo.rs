@@ -105,6 +105,9 @@ const ACCOUNT_COLUMNS: &str = "u.id, u.display_name, u.email, u.email_verified, 
     (SELECT COUNT(*) FROM entries e WHERE e.user_id = u.id) AS entries";
 
 fn host_of(issuer: &str) -> String {
+    if issuer == crate::auth::users::PASSWORD_ISSUER {
+        return "Email and password".to_owned();
+    }
     url::Url::parse(issuer)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -126,6 +129,7 @@ impl AccountRecord {
             display_name: self.display_name,
             email: self.email,
             email_verified: self.email_verified,
+            password_account: self.issuer == crate::auth::users::PASSWORD_ISSUER,
             provider: host_of(&self.issuer),
             role: Role::parse(&self.role).unwrap_or(Role::User),
             admin_by_email: self.admin_by_email,
@@ -348,6 +352,38 @@ pub async fn record_sign_out_everywhere(
             1 => "1 session ended".to_owned(),
             n => format!("{n} sessions ended"),
         });
+    record(pool, &event, client).await
+}
+
+/// Audits an admin handing out a set-password link (never the link itself).
+pub async fn record_password_link(
+    pool: &Pool,
+    actor: &Actor,
+    target: &UserRow,
+    client: &ClientInfo,
+) -> Result<(), sqlx::Error> {
+    let event = Event::new(Action::PasswordLinkIssued, actor.id, actor.label.clone())
+        .target(
+            target.id,
+            person_label(&target.display_name, target.email.as_deref()),
+        )
+        .detail("one-time link, valid for 7 days");
+    record(pool, &event, client).await
+}
+
+/// Audits an admin creating a local account.
+pub async fn record_account_created(
+    pool: &Pool,
+    actor: &Actor,
+    target: &UserRow,
+    client: &ClientInfo,
+) -> Result<(), sqlx::Error> {
+    let event = Event::new(Action::CreateAccount, actor.id, actor.label.clone())
+        .target(
+            target.id,
+            person_label(&target.display_name, target.email.as_deref()),
+        )
+        .detail("email-and-password account; set-password link issued");
     record(pool, &event, client).await
 }
 

@@ -1,11 +1,17 @@
 //! Logging in and out. Both are server functions posted by plain HTML forms, so they work before
-//! the wasm has loaded and without JavaScript; the provider round trip itself lives in `oidc`.
+//! the wasm has loaded and without JavaScript; the provider round trip itself lives in `oidc`,
+//! local password accounts in `local`.
 
+pub mod local;
 #[cfg(feature = "ssr")]
 pub mod oidc;
 #[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
 pub mod policy;
 pub mod redirect;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 #[cfg(feature = "ssr")]
 pub mod users;
 
@@ -20,21 +26,52 @@ pub const PUBLIC_SERVER_FNS: &[&str] = &[
     "/api/auth/login",
     "/api/auth/logout",
     "/api/auth/options",
+    "/api/auth/password-login",
+    "/api/auth/register",
+    "/api/auth/password-link",
+    "/api/auth/set-password",
 ];
 
+/// A login button: one per configured OpenID provider.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProviderChoice {
+    pub id: String,
+    /// What the button says: "Log in" when there is nothing to choose between, otherwise
+    /// "Log in with Google".
+    pub button: String,
+}
+
 /// How the login page behaves, as the browser needs to know it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoginOptions {
     /// `/login` goes straight to the identity provider unless it has `auto=0`.
     pub auto_login: bool,
+    pub providers: Vec<ProviderChoice>,
+    /// Local accounts: the email-and-password form (and registration).
+    pub password_login: bool,
 }
 
 /// Public: the login page asks before anyone is logged in.
 #[server(name = GetLoginOptions, prefix = "/api", endpoint = "auth/options")]
 pub async fn login_options() -> Result<LoginOptions, AppError> {
     let state = crate::state::AppState::get()?;
+    let alone = state.config.providers.len() == 1 && !state.config.password_login;
     Ok(LoginOptions {
         auto_login: state.config.auto_login,
+        providers: state
+            .oidc
+            .buttons()
+            .into_iter()
+            .map(|b| ProviderChoice {
+                button: match b.display_name {
+                    Some(name) => format!("Log in with {name}"),
+                    None if alone => "Log in".to_owned(),
+                    None => "Log in with your identity provider".to_owned(),
+                },
+                id: b.id,
+            })
+            .collect(),
+        password_login: state.config.password_login,
     })
 }
 
@@ -68,13 +105,13 @@ pub async fn auto_login(
         return next.run(request).await;
     }
     let target = SafeRedirect::parse_or_default(params.get("next").map(String::as_str));
-    match state.oidc.begin_login(&session, &target).await {
+    match state.oidc.begin_login(&session, None, &target).await {
         Ok(url) => axum::response::Redirect::to(&url).into_response(),
         Err(failure) => {
             let reference = crate::error::correlation_id();
             tracing::warn!(%reference, error = %failure, "could not start an automatic login");
             axum::response::Redirect::to(&format!(
-                "/login?auto=0&error={}&next={}",
+                "/login?error={}&next={}",
                 failure.reason(),
                 encode_query_value(target.as_str())
             ))
@@ -83,18 +120,23 @@ pub async fn auto_login(
     }
 }
 
-/// Starts a login with the OpenID provider and redirects the browser there. `next` is where the
-/// person wants to end up afterwards; anything that is not a same-site path is ignored.
+/// Starts a login with the OpenID provider `provider` (the first configured one when absent) and
+/// redirects the browser there. `next` is where the person wants to end up afterwards; anything
+/// that is not a same-site path is ignored.
 ///
 /// Failures never leave the person on a blank page: if the provider cannot be reached, the browser
 /// goes back to the login page, which says so.
 #[server(prefix = "/api", endpoint = "auth/login")]
-pub async fn start_login(next: Option<String>) -> Result<(), AppError> {
+pub async fn start_login(next: Option<String>, provider: Option<String>) -> Result<(), AppError> {
     use redirect::{encode_query_value, SafeRedirect};
     let state = crate::state::AppState::get()?;
     let session = crate::session::ssr::session().await?;
     let next = SafeRedirect::parse_or_default(next.as_deref());
-    match state.oidc.begin_login(&session, &next).await {
+    match state
+        .oidc
+        .begin_login(&session, provider.as_deref(), &next)
+        .await
+    {
         Ok(url) => leptos_axum::redirect(&url),
         Err(failure) => {
             let reference = crate::error::correlation_id();
@@ -133,7 +175,10 @@ pub async fn logout() -> Result<(), AppError> {
                 person_label(&auth.user.display_name, auth.user.email.as_deref()),
             );
             audit::record_or_log(&state.db, &event, &audit::ClientInfo::current().await).await;
-            state.oidc.logout_url(auth.id_token.as_deref()).await
+            state
+                .oidc
+                .logout_url(auth.provider.as_deref(), auth.id_token.as_deref())
+                .await
         }
         None => None,
     };

@@ -1,5 +1,6 @@
 //! OpenID Connect, authorization code flow with PKCE: discovery, starting a login, the callback,
-//! and the RP-initiated logout URL.
+//! and the RP-initiated logout URL — for each configured provider ([`OidcClient`]), behind one
+//! [`OidcService`] that remembers which provider every pending attempt went to.
 //!
 //! Security decisions, in one place:
 //! - The HTTP client never follows redirects (a redirect from the provider is an error, not a
@@ -12,13 +13,17 @@
 //!   re-discovery (which re-fetches the key set), then the verification is retried once.
 //! - Userinfo is requested with the ID token's `sub` as the expected subject.
 //! - Accounts are keyed by (issuer, sub). Email only grants admin when the provider says it is
-//!   verified.
+//!   verified. Accounts are never merged by email: a second provider joins an account only when
+//!   its logged-in owner links it from the settings page (the attempt carries their account id).
+//! - Every provider shares `/auth/callback`; the pending attempt (found by `state`) says which
+//!   provider's token endpoint gets the code. An `iss` parameter in the callback (RFC 9207) must
+//!   name that provider, which defeats mix-up attacks between providers.
 
 use crate::audit::{person_label, ssr as audit, Action};
 use crate::auth::policy::{self, Refusal};
 use crate::auth::redirect::SafeRedirect;
 use crate::auth::users::{self, LoginProfile};
-use crate::config::Config;
+use crate::config::{Config, OidcConfig};
 use crate::error::correlation_id;
 use crate::session::ssr as session;
 use openidconnect::core::{
@@ -74,6 +79,12 @@ type Client = CoreClient<
 /// A login attempt in flight, stored server-side in the (anonymous) session.
 #[derive(Clone, Serialize, Deserialize)]
 struct PendingLogin {
+    /// The configured provider this attempt went to.
+    #[serde(default)]
+    provider: String,
+    /// Set when a logged-in person links this provider to their account instead of logging in.
+    #[serde(default)]
+    link_user: Option<i64>,
     state: String,
     nonce: String,
     pkce_verifier: String,
@@ -91,6 +102,10 @@ struct Provider {
 /// gets the detail.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginFailure {
+    #[error("no provider is configured with the id {0:?}")]
+    UnknownProvider(String),
+    #[error("the callback's iss parameter names another issuer ({0})")]
+    IssuerMismatch(String),
     #[error("no pending login attempt matches this callback (expired, replayed or forged state)")]
     UnknownState,
     #[error("the login attempt is older than {PENDING_TTL_SECS} seconds")]
@@ -119,6 +134,8 @@ impl LoginFailure {
     pub fn reason(&self) -> &'static str {
         match self {
             LoginFailure::UnknownState | LoginFailure::Expired => "expired",
+            LoginFailure::UnknownProvider(_) => "unknown_provider",
+            LoginFailure::IssuerMismatch(_) => "provider",
             LoginFailure::ProviderError { error, .. } if error == "access_denied" => "denied",
             LoginFailure::ProviderError { .. } => "provider",
             LoginFailure::Unavailable(_) => "unavailable",
@@ -192,16 +209,47 @@ pub struct CallbackParams {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207: the issuer that sent this response.
+    pub iss: Option<String>,
 }
 
-/// Quire's OpenID Connect relying party. Cheap to clone; discovery happens lazily and is retried
-/// when the provider was down.
+/// Quire's OpenID Connect relying party for every configured provider. Cheap to clone.
 #[derive(Clone)]
 pub struct OidcService {
+    clients: Arc<Vec<OidcClient>>,
+}
+
+/// A provider as the login page shows it: no issuer, no client id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderButton {
+    pub id: String,
+    pub display_name: Option<String>,
+}
+
+/// What a verified callback established, before Quire's rules decide what it means.
+struct Verified {
+    profile: LoginProfile,
+    id_token: String,
+}
+
+/// What a completed callback did.
+pub enum Completed {
+    /// Logged in; go here.
+    LoggedIn(SafeRedirect),
+    /// A provider was linked to (or refused for) the logged-in account; tell them so on the
+    /// settings page.
+    Linked { message: String },
+}
+
+/// One provider: discovery happens lazily and is retried when the provider was down. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct OidcClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    config: OidcConfig,
     issuer: IssuerUrl,
     client_id: ClientId,
     client_secret: Option<ClientSecret>,
@@ -215,23 +263,332 @@ struct Inner {
 
 impl OidcService {
     pub fn new(config: &Config) -> Result<OidcService, String> {
+        let clients = config
+            .providers
+            .iter()
+            .map(|provider| OidcClient::new(config, provider))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(OidcService {
+            clients: Arc::new(clients),
+        })
+    }
+
+    pub fn clients(&self) -> &[OidcClient] {
+        &self.clients
+    }
+
+    pub fn client(&self, id: &str) -> Option<&OidcClient> {
+        self.clients.iter().find(|c| c.id() == id)
+    }
+
+    /// The configured provider whose issuer this is (to label a stored identity).
+    pub fn by_issuer(&self, issuer: &str) -> Option<&OidcClient> {
+        self.clients.iter().find(|c| c.issuer() == issuer)
+    }
+
+    /// The login page's buttons, in configuration order.
+    pub fn buttons(&self) -> Vec<ProviderButton> {
+        self.clients
+            .iter()
+            .map(|c| ProviderButton {
+                id: c.id().to_owned(),
+                display_name: c.inner.config.display_name.clone(),
+            })
+            .collect()
+    }
+
+    /// Starts a login with the provider `provider` (the first one when `None`): remembers a fresh
+    /// attempt in the session and returns the provider URL to send the browser to.
+    pub async fn begin_login(
+        &self,
+        session: &Session,
+        provider: Option<&str>,
+        next: &SafeRedirect,
+    ) -> Result<String, LoginFailure> {
+        self.begin(session, provider, next, None).await
+    }
+
+    /// Starts linking `provider` to the logged-in account `user_id`.
+    pub async fn begin_link(
+        &self,
+        session: &Session,
+        provider: &str,
+        user_id: i64,
+    ) -> Result<String, LoginFailure> {
+        let back = SafeRedirect::parse_or_default(Some("/settings"));
+        self.begin(session, Some(provider), &back, Some(user_id))
+            .await
+    }
+
+    async fn begin(
+        &self,
+        session: &Session,
+        provider: Option<&str>,
+        next: &SafeRedirect,
+        link_user: Option<i64>,
+    ) -> Result<String, LoginFailure> {
+        let client = match provider.filter(|p| !p.is_empty()) {
+            Some(id) => self
+                .client(id)
+                .ok_or_else(|| LoginFailure::UnknownProvider(id.chars().take(40).collect()))?,
+            None => self
+                .clients
+                .first()
+                .ok_or_else(|| LoginFailure::UnknownProvider(String::new()))?,
+        };
+        client.begin(session, next, link_user).await
+    }
+
+    /// Completes a login (or a linking) from the provider's callback.
+    pub async fn complete_login(
+        &self,
+        session: &Session,
+        state: &crate::state::AppState,
+        params: CallbackParams,
+        client_info: &audit::ClientInfo,
+    ) -> Result<Completed, LoginFailure> {
+        let attempt = take_attempt(session, params.state.as_deref().unwrap_or_default()).await?;
+        let client = self
+            .client(&attempt.provider)
+            .or_else(|| {
+                // Attempts started before providers had ids went to the only provider there was.
+                (attempt.provider.is_empty() && self.clients.len() == 1).then(|| &self.clients[0])
+            })
+            .ok_or_else(|| LoginFailure::UnknownProvider(attempt.provider.clone()))?;
+        let verified = client.verify_callback(&attempt, params).await?;
+        match attempt.link_user {
+            Some(user_id) => {
+                let message =
+                    link_identity(session, state, client, user_id, verified, client_info).await?;
+                Ok(Completed::Linked { message })
+            }
+            None => {
+                log_in_verified(session, state, client, verified, client_info).await?;
+                Ok(Completed::LoggedIn(SafeRedirect::parse_or_default(Some(
+                    &attempt.next,
+                ))))
+            }
+        }
+    }
+
+    /// Where the browser goes after a local logout: the end-session endpoint of the provider the
+    /// person logged in with, when it has one (so the provider session ends too); otherwise
+    /// Quire's home page.
+    pub async fn logout_url(
+        &self,
+        provider: Option<&str>,
+        id_token: Option<&str>,
+    ) -> Option<String> {
+        let client = match provider {
+            Some(id) => self.client(id)?,
+            // Sessions from before provider ids: the only provider, if there is just one.
+            None if self.clients.len() == 1 && id_token.is_some() => &self.clients[0],
+            None => return None,
+        };
+        client.logout_url(id_token).await
+    }
+
+    /// Discovers every provider now (start-up); failures are logged and retried in the background.
+    pub async fn discover_all(&self) {
+        for client in self.clients.iter() {
+            if let Err(e) = client.discover().await {
+                tracing::warn!(provider = client.id(), issuer = client.issuer(), error = %e, "OpenID provider unavailable at start-up; will keep retrying");
+            }
+        }
+    }
+
+    /// Background tasks that keep retrying discovery of every provider still unknown.
+    pub fn spawn_discovery_retries(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        self.clients
+            .iter()
+            .map(OidcClient::spawn_discovery_retries)
+            .collect()
+    }
+}
+
+/// The pending attempt this callback's `state` belongs to, taken out of the session: whatever
+/// happens next, this `state` is spent.
+async fn take_attempt(
+    session: &Session,
+    returned_state: &str,
+) -> Result<PendingLogin, LoginFailure> {
+    let mut pending = pending(session).await;
+    let position = pending
+        .iter()
+        .position(|p| constant_time_eq(p.state.as_bytes(), returned_state.as_bytes()));
+    let attempt = position.map(|i| pending.remove(i));
+    if pending.is_empty() {
+        let _ = session.remove_value(PENDING_KEY).await;
+    } else {
+        session
+            .insert(PENDING_KEY, &pending)
+            .await
+            .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+    }
+    let attempt = attempt.ok_or(LoginFailure::UnknownState)?;
+    if session::unix_now() - attempt.created_at > PENDING_TTL_SECS {
+        return Err(LoginFailure::Expired);
+    }
+    Ok(attempt)
+}
+
+async fn pending(session: &Session) -> Vec<PendingLogin> {
+    session
+        .get::<Vec<PendingLogin>>(PENDING_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Quire's rules for a verified login: refusal, role evaluation and the account (see
+/// `auth::users::record_login`), then a fresh logged-in session and an audit line.
+async fn log_in_verified(
+    session: &Session,
+    state: &crate::state::AppState,
+    client: &OidcClient,
+    verified: Verified,
+    client_info: &audit::ClientInfo,
+) -> Result<(), LoginFailure> {
+    let (config, db) = (&*state.config, &state.db);
+    let profile = verified.profile;
+    let sources = policy::admin_sources(
+        &config.admin_emails,
+        &client.inner.config.admin_groups,
+        profile.email.as_deref(),
+        profile.email_verified,
+        &profile.groups,
+    );
+    let signup = crate::admin::repo::signup_policy(db, &config.signup)
+        .await
+        .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+    let logged_in = users::record_login(db, &profile, sources, &signup)
+        .await
+        .map_err(|e| LoginFailure::Storage(e.to_string()))?
+        .map_err(|refusal| LoginFailure::Refused {
+            refusal,
+            who: person_label(&profile.display_name, profile.email.as_deref()),
+        })?;
+    let user = logged_in.user.clone();
+    if logged_in
+        .previous_role
+        .is_some_and(|previous| previous != user.role)
+    {
+        // The person's other open sessions learn the new role at their next request.
+        if let Err(e) = state.sessions.set_role(user.id, user.role).await {
+            tracing::error!(error = %e, user_id = user.id, "could not update open sessions' role");
+        }
+    }
+    session::log_in(
+        session,
+        &state.session_policy,
+        user.clone(),
+        session::LoginMethod::Provider {
+            id: client.id().to_owned(),
+            id_token: verified.id_token,
+        },
+    )
+    .await
+    .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+    tracing::info!(
+        user_id = user.id,
+        role = user.role.as_str(),
+        provider = client.id(),
+        "login succeeded"
+    );
+    let mut notes = vec![format!("role {}", user.role.as_str())];
+    if state.config.providers.len() > 1 || state.config.password_login {
+        notes.insert(0, format!("via {}", client.label()));
+    }
+    if logged_in.created {
+        notes.push("account created".into());
+    }
+    if logged_in.via_linked {
+        notes.push("linked identity".into());
+    }
+    if let Some(previous) = logged_in.previous_role.filter(|p| *p != user.role) {
+        notes.push(format!("was {}", previous.as_str()));
+    }
+    if logged_in.kept_last_admin {
+        notes.push(
+            "kept admin: the provider no longer grants it, but this is the last admin".into(),
+        );
+    }
+    let event = audit::Event::new(
+        Action::Login,
+        Some(user.id),
+        person_label(&user.display_name, user.email.as_deref()),
+    )
+    .detail(notes.join("; "));
+    audit::record_or_log(db, &event, client_info).await;
+    Ok(())
+}
+
+/// Links a verified identity to the account that asked for it — only if that account is still the
+/// one logged in here, and only if the identity belongs to no other account (never a merge).
+async fn link_identity(
+    session: &Session,
+    state: &crate::state::AppState,
+    client: &OidcClient,
+    user_id: i64,
+    verified: Verified,
+    client_info: &audit::ClientInfo,
+) -> Result<String, LoginFailure> {
+    let current = session::auth_state(session)
+        .await
+        .ok()
+        .flatten()
+        .filter(|auth| auth.user.id == user_id)
+        // Logged out (or someone else logged in) since the linking started: the attempt is void.
+        .ok_or(LoginFailure::UnknownState)?;
+    let profile = verified.profile;
+    let label = client.label();
+    let outcome = users::link_identity(&state.db, user_id, client.id(), &profile)
+        .await
+        .map_err(|e| LoginFailure::Storage(e.to_string()))?;
+    let (message, detail) = match outcome {
+        users::LinkOutcome::Linked => (
+            format!("{label} is linked: you can now log in with it too."),
+            format!("linked {label}"),
+        ),
+        users::LinkOutcome::AlreadyYours => (
+            format!("That {label} account is already one of your ways to log in."),
+            format!("{label} was already linked"),
+        ),
+        users::LinkOutcome::BelongsToAnother => (
+            format!("That {label} account already belongs to another Quire account, so it was not linked. Accounts are never merged."),
+            format!("refused: that {label} identity belongs to another account"),
+        ),
+    };
+    let event = audit::Event::new(
+        Action::LinkIdentity,
+        Some(user_id),
+        person_label(&current.user.display_name, current.user.email.as_deref()),
+    )
+    .detail(detail);
+    audit::record_or_log(&state.db, &event, client_info).await;
+    Ok(message)
+}
+
+impl OidcClient {
+    pub fn new(config: &Config, provider: &OidcConfig) -> Result<OidcClient, String> {
         let http = reqwest::ClientBuilder::new()
             // Following redirects would let a compromised or misconfigured endpoint send us anywhere.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let issuer = config.oidc.issuer.as_str().trim_end_matches('/').to_owned();
-        Ok(OidcService {
+        let issuer = provider.issuer.as_str().trim_end_matches('/').to_owned();
+        Ok(OidcClient {
             inner: Arc::new(Inner {
+                config: provider.clone(),
                 issuer: IssuerUrl::new(issuer).map_err(|e| e.to_string())?,
-                client_id: ClientId::new(config.oidc.client_id.clone()),
-                client_secret: config
-                    .oidc
+                client_id: ClientId::new(provider.client_id.clone()),
+                client_secret: provider
                     .client_secret
                     .as_ref()
                     .map(|s| ClientSecret::new(s.expose().to_owned())),
-                scopes: config.oidc.scopes.iter().cloned().map(Scope::new).collect(),
+                scopes: provider.scopes.iter().cloned().map(Scope::new).collect(),
                 redirect_url: RedirectUrl::new(config.redirect_uri()).map_err(|e| e.to_string())?,
                 post_logout_url: PostLogoutRedirectUrl::new(format!("{}/", config.public_origin()))
                     .map_err(|e| e.to_string())?,
@@ -244,6 +601,22 @@ impl OidcService {
 
     pub fn issuer(&self) -> &str {
         self.inner.issuer.as_str()
+    }
+
+    pub fn id(&self) -> &str {
+        &self.inner.config.id
+    }
+
+    /// How people know this provider ("Google"); the issuer's host when no name is configured.
+    pub fn label(&self) -> String {
+        self.inner.config.display_name.clone().unwrap_or_else(|| {
+            self.inner
+                .config
+                .issuer
+                .host_str()
+                .unwrap_or("your identity provider")
+                .to_owned()
+        })
     }
 
     /// Fetches the provider's metadata and key set. Called at start-up and whenever a login needs
@@ -265,7 +638,7 @@ impl OidcService {
             client,
             end_session,
         }));
-        tracing::info!(issuer = %self.inner.issuer.as_str(), "OpenID provider discovered");
+        tracing::info!(provider = self.id(), issuer = %self.inner.issuer.as_str(), "OpenID provider discovered");
         Ok(())
     }
 
@@ -283,7 +656,7 @@ impl OidcService {
                 match this.discover().await {
                     Ok(()) => break,
                     Err(e) => {
-                        tracing::warn!(error = %e, retry_in_secs = delay.as_secs(), "OpenID provider still unavailable")
+                        tracing::warn!(provider = this.id(), error = %e, retry_in_secs = delay.as_secs(), "OpenID provider still unavailable")
                     }
                 }
                 delay = (delay * 2).min(Duration::from_secs(60));
@@ -314,12 +687,13 @@ impl OidcService {
             .ok_or_else(|| "discovery produced no provider".into())
     }
 
-    /// Starts a login: remembers a fresh attempt in the session and returns the provider URL to
-    /// send the browser to.
-    pub async fn begin_login(
+    /// Starts a login (or a linking): remembers a fresh attempt in the session and returns the
+    /// provider URL to send the browser to.
+    async fn begin(
         &self,
         session: &Session,
         next: &SafeRedirect,
+        link_user: Option<i64>,
     ) -> Result<String, LoginFailure> {
         let provider = self.provider().await.map_err(LoginFailure::Unavailable)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -337,12 +711,14 @@ impl OidcService {
         let (url, state, nonce) = request.url();
 
         let now = session::unix_now();
-        let mut pending = self.pending(session).await;
+        let mut pending = pending(session).await;
         pending.retain(|p| now - p.created_at <= PENDING_TTL_SECS);
         if pending.len() >= PENDING_MAX {
             pending.remove(0);
         }
         pending.push(PendingLogin {
+            provider: self.id().to_owned(),
+            link_user,
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
             pkce_verifier: verifier.secret().clone(),
@@ -356,43 +732,19 @@ impl OidcService {
         Ok(url.to_string())
     }
 
-    async fn pending(&self, session: &Session) -> Vec<PendingLogin> {
-        session
-            .get::<Vec<PendingLogin>>(PENDING_KEY)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-    }
-
-    /// Completes a login from the provider's callback. On success the session is rotated and holds
-    /// the person; the result is where to send them.
-    pub async fn complete_login(
+    /// Verifies the provider's answer to `attempt`: the code exchanged (with the PKCE verifier),
+    /// the ID token checked, userinfo fetched. Quire's own rules come after, in the service.
+    async fn verify_callback(
         &self,
-        session: &Session,
-        state: &crate::state::AppState,
+        attempt: &PendingLogin,
         params: CallbackParams,
-        client: &audit::ClientInfo,
-    ) -> Result<SafeRedirect, LoginFailure> {
-        let (config, db) = (&*state.config, &state.db);
-        // Take the matching attempt out first: whatever happens next, this `state` is spent.
-        let returned_state = params.state.clone().unwrap_or_default();
-        let mut pending = self.pending(session).await;
-        let position = pending
-            .iter()
-            .position(|p| constant_time_eq(p.state.as_bytes(), returned_state.as_bytes()));
-        let attempt = position.map(|i| pending.remove(i));
-        if pending.is_empty() {
-            let _ = session.remove_value(PENDING_KEY).await;
-        } else {
-            session
-                .insert(PENDING_KEY, &pending)
-                .await
-                .map_err(|e| LoginFailure::Storage(e.to_string()))?;
-        }
-        let attempt = attempt.ok_or(LoginFailure::UnknownState)?;
-        if session::unix_now() - attempt.created_at > PENDING_TTL_SECS {
-            return Err(LoginFailure::Expired);
+    ) -> Result<Verified, LoginFailure> {
+        if let Some(iss) = params.iss.as_deref() {
+            if iss.trim_end_matches('/') != self.issuer().trim_end_matches('/') {
+                return Err(LoginFailure::IssuerMismatch(
+                    iss.chars().take(100).collect(),
+                ));
+            }
         }
         if let Some(error) = params.error {
             return Err(LoginFailure::ProviderError {
@@ -458,73 +810,16 @@ impl OidcService {
             &claims,
             userinfo.as_ref(),
             &extra,
-            &config.oidc.groups_claim,
+            &self.inner.config.groups_claim,
         );
-        let sources = policy::admin_sources(
-            &config.admin_emails,
-            &config.oidc.admin_groups,
-            profile.email.as_deref(),
-            profile.email_verified,
-            &profile.groups,
-        );
-        let signup = crate::admin::repo::signup_policy(db, &config.signup)
-            .await
-            .map_err(|e| LoginFailure::Storage(e.to_string()))?;
-        let logged_in = users::record_login(db, &profile, sources, &signup)
-            .await
-            .map_err(|e| LoginFailure::Storage(e.to_string()))?
-            .map_err(|refusal| LoginFailure::Refused {
-                refusal,
-                who: person_label(&profile.display_name, profile.email.as_deref()),
-            })?;
-        let user = logged_in.user.clone();
-        if logged_in
-            .previous_role
-            .is_some_and(|previous| previous != user.role)
-        {
-            // The person's other open sessions learn the new role at their next request.
-            if let Err(e) = state.sessions.set_role(user.id, user.role).await {
-                tracing::error!(error = %e, user_id = user.id, "could not update open sessions' role");
-            }
-        }
-        session::log_in(
-            session,
-            &state.session_policy,
-            user.clone(),
-            Some(id_token.to_string()),
-        )
-        .await
-        .map_err(|e| LoginFailure::Storage(e.to_string()))?;
-        tracing::info!(
-            user_id = user.id,
-            role = user.role.as_str(),
-            "login succeeded"
-        );
-        let mut notes = vec![format!("role {}", user.role.as_str())];
-        if logged_in.created {
-            notes.push("account created".into());
-        }
-        if let Some(previous) = logged_in.previous_role.filter(|p| *p != user.role) {
-            notes.push(format!("was {}", previous.as_str()));
-        }
-        if logged_in.kept_last_admin {
-            notes.push(
-                "kept admin: the provider no longer grants it, but this is the last admin".into(),
-            );
-        }
-        let event = audit::Event::new(
-            Action::Login,
-            Some(user.id),
-            person_label(&user.display_name, user.email.as_deref()),
-        )
-        .detail(notes.join("; "));
-        audit::record_or_log(db, &event, client).await;
-        Ok(SafeRedirect::parse_or_default(Some(&attempt.next)))
+        Ok(Verified {
+            profile,
+            id_token: id_token.to_string(),
+        })
     }
 
-    /// Where the browser goes after a local logout: the provider's end-session endpoint when it
-    /// has one (so the provider session ends too), otherwise Quire's home page.
-    pub async fn logout_url(&self, id_token: Option<&str>) -> Option<String> {
+    /// This provider's end-session URL, when it has one.
+    async fn logout_url(&self, id_token: Option<&str>) -> Option<String> {
         let provider = self.inner.provider.read().await.clone()?;
         let endpoint = provider.end_session.clone()?;
         let mut request = LogoutRequest::from(endpoint)
@@ -654,20 +949,32 @@ fn describe_error(error: &dyn std::error::Error) -> String {
 }
 
 /// Handles `GET /auth/callback`: completes the login and redirects to the page the person asked
-/// for, or to the friendly login-error page (details go to the log under a correlation id).
+/// for (or, after linking, to the settings page with a message), or to the friendly login-error
+/// page (details go to the log under a correlation id).
 pub async fn callback(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     session: Session,
     parts: axum::http::request::Parts,
     axum::extract::Query(params): axum::extract::Query<CallbackParams>,
-) -> axum::response::Redirect {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let client = audit::ClientInfo::of_request(&parts, state.config.trust_proxy);
     match state
         .oidc
         .complete_login(&session, &state, params, &client)
         .await
     {
-        Ok(next) => axum::response::Redirect::to(next.as_str()),
+        Ok(Completed::LoggedIn(next)) => {
+            axum::response::Redirect::to(next.as_str()).into_response()
+        }
+        Ok(Completed::Linked { message }) => (
+            [(
+                axum::http::header::SET_COOKIE,
+                crate::flash::Flash::new(&message).set_cookie(),
+            )],
+            axum::response::Redirect::to("/settings"),
+        )
+            .into_response(),
         Err(failure) => {
             let reference = correlation_id();
             tracing::warn!(%reference, reason = failure.reason(), error = %failure, "login failed");
@@ -678,6 +985,7 @@ pub async fn callback(
                 "/login/error?reason={}&ref={reference}",
                 failure.reason()
             ))
+            .into_response()
         }
     }
 }

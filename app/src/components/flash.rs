@@ -66,6 +66,22 @@ pub fn FlashBanner() -> impl IntoView {
                     flash.map(|flash| view! {
                         <div class="flash">
                             <span>{flash.message}</span>
+                            {flash.link.map(|link| view! {
+                                <label class="flash-link">
+                                    "One-time set-password link"
+                                    <input type="text" readonly value=link.clone() prop:value=link on:focus=|ev| {
+                                        #[cfg(feature = "hydrate")]
+                                        {
+                                            use wasm_bindgen::JsCast;
+                                            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                                                input.select();
+                                            }
+                                        }
+                                        #[cfg(not(feature = "hydrate"))]
+                                        let _ = ev;
+                                    }/>
+                                </label>
+                            })}
                             {flash.undo_entry.map(|id| view! {
                                 <ActionForm action=undo attr:class="inline-form">
                                     <input type="hidden" name="id" value=id.to_string()/>

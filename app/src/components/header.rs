@@ -37,6 +37,7 @@ fn UserNav(user: SessionUser) -> impl IntoView {
         <nav aria-label="Main" class="site-nav">
             <a href="/journal">"Journal"</a>
             {is_admin.then(|| view! { <a href="/admin">"Admin"</a> })}
+            <a href="/settings">"Settings"</a>
             <span class="who" data-testid="current-user">{user.display_name}</span>
             <form method="post" action="/api/auth/logout" class="inline-form">
                 <button type="submit" class="button button-quiet">"Log out"</button>

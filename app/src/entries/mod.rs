@@ -676,6 +676,7 @@ pub async fn delete_entry(id: i64) -> Result<(), AppError> {
     crate::flash::ssr::set(crate::flash::Flash {
         message: "Moved to trash".into(),
         undo_entry: Some(id),
+        link: None,
     });
     leptos_axum::redirect("/journal");
     Ok(())

@@ -27,9 +27,11 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// The anonymous home page.
+/// The anonymous home page. With one identity provider and nothing else, "Log in" goes straight
+/// there; with a choice to make, it opens the login page.
 #[component]
 fn Welcome() -> impl IntoView {
+    let options = Resource::new_blocking(|| (), |_| crate::auth::login_options());
     view! {
         <section class="hero">
             <h1>"A journal that stays yours."</h1>
@@ -37,11 +39,36 @@ fn Welcome() -> impl IntoView {
                 "Quire is a private journal you run on your own server. Write a few lines a day, "
                 "find any of them again in a second, and take everything with you whenever you like."
             </p>
-            <form method="post" action="/api/auth/login" class="hero-actions">
-                <input type="hidden" name="next" value=DEFAULT_AFTER_LOGIN/>
-                <button type="submit" class="button button-large">"Log in"</button>
-            </form>
-            <p class="hint">"You log in with your organisation’s or your own identity provider; Quire never sees a password."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let (single, passwords) = match options.await {
+                        Ok(o) => (o.providers.len() == 1 && !o.password_login, o.password_login),
+                        Err(_) => (true, false),
+                    };
+                    let action = if single {
+                        view! {
+                            <form method="post" action="/api/auth/login" class="hero-actions">
+                                <input type="hidden" name="next" value=DEFAULT_AFTER_LOGIN/>
+                                <button type="submit" class="button button-large">"Log in"</button>
+                            </form>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p class="hero-actions">
+                                <a class="button button-large" href="/login">"Log in"</a>
+                            </p>
+                        }.into_any()
+                    };
+                    view! {
+                        {action}
+                        <p class="hint">{if passwords {
+                            "Log in with an identity provider, or with an email and password of your own."
+                        } else {
+                            "You log in with your organisation’s or your own identity provider; Quire never sees a password."
+                        }}</p>
+                    }
+                })}
+            </Suspense>
         </section>
         <section class="features" aria-label="What Quire does">
             <article>

@@ -40,6 +40,7 @@ fn explain(reason: &str) -> &'static str {
         "internal" => "Something went wrong on our side while logging you in.",
         "disabled" => "Your account is disabled. An administrator of this Quire turned it off; ask them if you think that is a mistake. Your entries are kept.",
         "signup_closed" => "This Quire is not accepting new accounts at the moment. If you should have one, ask the person who runs it.",
+        "unknown_provider" => "That identity provider is not set up on this Quire (any more). Choose another way to log in.",
         "domain" => "This Quire only gives new accounts to people with a verified email address at certain domains, and the address your identity provider reported is not one of them.",
         _ => "The login did not complete.",
     }

@@ -45,6 +45,7 @@ fn Users() -> impl IntoView {
             )
         },
     );
+    let options = Resource::new(|| (), |_| crate::auth::login_options());
     view! {
         <UserSearch filter/>
         <Transition fallback=|| view! { <p class="loading">"Loading accounts…"</p> }>
@@ -56,6 +57,36 @@ fn Users() -> impl IntoView {
                 }
             })}
         </Transition>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                options.await.ok().filter(|o| o.password_login).map(|_| view! { <CreateAccountForm/> })
+            })}
+        </Suspense>
+    }
+}
+
+/// Creates an email-and-password account and hands over a one-time set-password link (Quire
+/// sends no email). Only shown with password login on.
+#[component]
+fn CreateAccountForm() -> impl IntoView {
+    view! {
+        <section class="create-account" aria-labelledby="create-account-heading">
+            <h2 id="create-account-heading">"Create an account"</h2>
+            <p class="hint">"For someone who logs in with an email and password. You get a one-time link to hand them, where they choose their password."</p>
+            <form method="post" action="/api/admin/create-account" class="search-form" aria-label="Create an account">
+                <div class="field grow">
+                    <label for="new-account-name">"Name"</label>
+                    <input id="new-account-name" name="name" required maxlength="100" autocomplete="off"/>
+                </div>
+                <div class="field grow">
+                    <label for="new-account-email">"Email"</label>
+                    <input id="new-account-email" name="email" type="email" required maxlength="254" autocomplete="off"/>
+                </div>
+                <div class="field actions">
+                    <button type="submit">"Create account"</button>
+                </div>
+            </form>
+        </section>
     }
 }
 
@@ -271,6 +302,9 @@ fn available(detail: &UserDetail) -> Vec<UserAction> {
         _ => {}
     }
     actions.push(UserAction::SignOut);
+    if u.password_account {
+        actions.push(UserAction::PasswordLink);
+    }
     if !detail.is_self {
         actions.push(UserAction::Delete);
     }
@@ -369,5 +403,6 @@ fn verb(action: UserAction) -> &'static str {
         UserAction::Enable => "enable",
         UserAction::SignOut => "sign out",
         UserAction::Delete => "delete",
+        UserAction::PasswordLink => "issue a set-password link for",
     }
 }
