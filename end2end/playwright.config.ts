@@ -67,6 +67,7 @@ export default defineConfig({
         QUIRE_OIDC_DEV_CLIENT_ID: 'quire-dev',
         QUIRE_OIDC_DEV_CLIENT_SECRET: 'quire-dev-secret',
         QUIRE_OIDC_DEV_DISPLAY_NAME: 'Dev ID',
+        QUIRE_ADMIN_EMAILS: 'admin@example.com',
         QUIRE_OIDC_CORP_ISSUER: CORP_PROVIDER_URL,
         QUIRE_OIDC_CORP_CLIENT_ID: 'quire-corp',
         QUIRE_OIDC_CORP_CLIENT_SECRET: 'quire-corp-secret',

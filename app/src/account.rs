@@ -15,6 +15,8 @@ pub struct SignInMethod {
     pub label: String,
     /// The email this identity reported, if any.
     pub email: Option<String>,
+    /// It can log in (its provider is still configured; a password account has a password).
+    pub usable: bool,
     /// Unlinking it would leave another way to log in.
     pub can_unlink: bool,
 }
@@ -38,21 +40,18 @@ pub struct SignInSettings {
 /// The label of a stored identity: the configured provider's name, "Email and password" for a
 /// local account, or the issuer's host for a provider no longer configured.
 #[cfg(feature = "ssr")]
-fn label_of(state: &crate::state::AppState, issuer: &str) -> (String, bool) {
+fn label_of(state: &crate::state::AppState, issuer: &str) -> String {
     if issuer == crate::auth::users::PASSWORD_ISSUER {
-        return ("Email and password".to_owned(), state.config.password_login);
+        return "Email and password".to_owned();
     }
     match state.oidc.by_issuer(issuer) {
-        Some(client) => (client.label(), true),
-        None => (
-            format!(
-                "{} (no longer configured)",
-                url::Url::parse(issuer)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned))
-                    .unwrap_or_else(|| "a provider".to_owned())
-            ),
-            false,
+        Some(client) => client.label(),
+        None => format!(
+            "{} (no longer configured)",
+            url::Url::parse(issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "a provider".to_owned())
         ),
     }
 }
@@ -65,12 +64,17 @@ pub async fn sign_in_settings() -> Result<SignInSettings, AppError> {
     let (identities, has_password) = crate::auth::users::identities_of(&state.db, user.id)
         .await
         .map_err(|e| AppError::internal("reading sign-in methods", e))?;
+    let configured: Vec<&str> = state.oidc.clients().iter().map(|c| c.issuer()).collect();
     let usable: Vec<(String, bool)> = identities
         .iter()
         .map(|identity| {
-            let (label, configured) = label_of(&state, &identity.issuer);
-            let usable = configured
-                && (identity.issuer != crate::auth::users::PASSWORD_ISSUER || has_password);
+            let label = label_of(&state, &identity.issuer);
+            let usable = crate::auth::users::can_log_in_with(
+                &identity.issuer,
+                has_password,
+                state.config.password_login,
+                &configured,
+            );
             (label, usable)
         })
         .collect();
@@ -82,6 +86,7 @@ pub async fn sign_in_settings() -> Result<SignInSettings, AppError> {
             linked_id: identity.linked_id,
             label: label.clone(),
             email: identity.email.clone(),
+            usable: *is_usable,
             can_unlink: identity.linked_id.is_some() && usable_count - usize::from(*is_usable) >= 1,
         })
         .collect();
@@ -98,17 +103,39 @@ pub async fn sign_in_settings() -> Result<SignInSettings, AppError> {
     Ok(SignInSettings {
         methods,
         linkable,
-        has_password,
+        // Only while password login is on: otherwise there is nothing the password is good for.
+        has_password: has_password && state.config.password_login,
     })
 }
 
+/// Linking a provider needs a login at most this many seconds old: a session left open on a shared
+/// computer must not be enough to add a lasting way into the account.
+pub const RECENT_LOGIN_SECS: i64 = 15 * 60;
+
+/// Whether a login at `logged_in_at` is recent enough at `now` to link a provider.
+pub fn login_is_recent(logged_in_at: i64, now: i64) -> bool {
+    now - logged_in_at <= RECENT_LOGIN_SECS
+}
+
 /// Starts linking the provider `provider` to the logged-in account: off to the provider, back to
-/// `/settings` with the outcome.
+/// `/settings` with the outcome. Needs a recent login ([`RECENT_LOGIN_SECS`]).
 #[server(name = LinkProvider, prefix = "/api", endpoint = "account/link")]
 pub async fn link_provider(provider: String) -> Result<(), AppError> {
-    let user = crate::session::ssr::require_user().await?;
+    use crate::session::ssr as session;
+    let user = session::require_user().await?;
     let state = crate::state::AppState::get()?;
-    let session = crate::session::ssr::session().await?;
+    let session = session::session().await?;
+    let logged_in_at = session::auth_state(&session)
+        .await?
+        .map(|a| a.logged_in_at)
+        .unwrap_or(0);
+    if !login_is_recent(logged_in_at, session::unix_now()) {
+        crate::flash::ssr::set(crate::flash::Flash::new(
+            "For your safety, linking needs a fresh login: log out, log in again, then link within 15 minutes.",
+        ));
+        leptos_axum::redirect("/settings");
+        return Ok(());
+    }
     match state.oidc.begin_link(&session, &provider, user.id).await {
         Ok(url) => leptos_axum::redirect(&url),
         Err(failure) => {
@@ -126,42 +153,61 @@ pub async fn link_provider(provider: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Unlinks a linked identity from the logged-in account, if another way to log in remains.
+/// Unlinks a linked identity from the logged-in account, if another way to log in remains, and
+/// signs out the account's other sessions (one of them may have come in through that identity).
 #[server(name = UnlinkProvider, prefix = "/api", endpoint = "account/unlink")]
 pub async fn unlink_provider(id: i64) -> Result<(), AppError> {
     use crate::audit::{person_label, ssr as audit, Action};
-    let user = crate::session::ssr::require_user().await?;
+    use crate::auth::users::{self, UnlinkOutcome};
+    use crate::session::ssr as session;
+    let user = session::require_user().await?;
     let state = crate::state::AppState::get()?;
     let settings = sign_in_settings().await?;
-    let Some(method) = settings.methods.iter().find(|m| m.linked_id == Some(id)) else {
-        crate::flash::ssr::set(crate::flash::Flash::new(
-            "That way to log in is not linked to your account.",
-        ));
-        leptos_axum::redirect("/settings");
-        return Ok(());
-    };
-    if !method.can_unlink {
-        crate::flash::ssr::set(crate::flash::Flash::new(&format!(
-            "{} is your only way to log in, so it stays linked.",
-            method.label
-        )));
-        leptos_axum::redirect("/settings");
-        return Ok(());
-    }
-    crate::auth::users::unlink_identity(&state.db, user.id, id)
-        .await
-        .map_err(|e| AppError::internal("unlinking a provider", e))?;
-    let event = audit::Event::new(
-        Action::UnlinkIdentity,
-        Some(user.id),
-        person_label(&user.display_name, user.email.as_deref()),
+    let label = settings
+        .methods
+        .iter()
+        .find(|m| m.linked_id == Some(id))
+        .map(|m| m.label.clone())
+        .unwrap_or_default();
+    let configured: Vec<&str> = state.oidc.clients().iter().map(|c| c.issuer()).collect();
+    let outcome = users::unlink_identity(
+        &state.db,
+        user.id,
+        id,
+        state.config.password_login,
+        &configured,
     )
-    .detail(format!("unlinked {}", method.label));
-    audit::record_or_log(&state.db, &event, &audit::ClientInfo::current().await).await;
-    crate::flash::ssr::set(crate::flash::Flash::new(&format!(
-        "{} is unlinked: it no longer logs in to this account.",
-        method.label
-    )));
+    .await
+    .map_err(|e| AppError::internal("unlinking a provider", e))?;
+    let message = match outcome {
+        UnlinkOutcome::NotLinked => "That way to log in is not linked to your account.".to_owned(),
+        UnlinkOutcome::OnlyWayIn => {
+            format!("{label} is your only way to log in, so it stays linked.")
+        }
+        UnlinkOutcome::Unlinked => {
+            let ended = state
+                .sessions
+                .revoke_all(user.id)
+                .await
+                .map_err(|e| AppError::internal("ending sessions", e))?;
+            let this = session::session().await?;
+            session::renew_login(&this, &state.session_policy)
+                .await
+                .map_err(|e| AppError::internal("starting the session", e))?;
+            let others = ended.saturating_sub(1);
+            let event = audit::Event::new(
+                Action::UnlinkIdentity,
+                Some(user.id),
+                person_label(&user.display_name, user.email.as_deref()),
+            )
+            .detail(format!(
+                "unlinked {label}; {others} other session(s) signed out"
+            ));
+            audit::record_or_log(&state.db, &event, &audit::ClientInfo::current().await).await;
+            format!("{label} is unlinked: it no longer logs in to this account. Your other sessions were signed out.")
+        }
+    };
+    crate::flash::ssr::set(crate::flash::Flash::new(&message));
     leptos_axum::redirect("/settings");
     Ok(())
 }
@@ -203,18 +249,19 @@ pub async fn change_password(
     let now = session::unix_now();
     let client = audit::ClientInfo::current().await;
     let label = person_label(&user.display_name, user.email.as_deref());
-    if let Some(until) = throttle::locked_until(&state.db, std::slice::from_ref(&key), now)
+    // Counted before the check, like a login (see `auth::throttle`).
+    let until = match throttle::reserve(&state.db, std::slice::from_ref(&key), now)
         .await
         .map_err(db_error)?
     {
-        leptos_axum::redirect(&back("throttled", Some(until)));
-        return Ok(());
-    }
+        throttle::Reservation::Locked(until) => {
+            leptos_axum::redirect(&back("throttled", Some(until)));
+            return Ok(());
+        }
+        throttle::Reservation::Granted { locks_until } => locks_until,
+    };
     let matched = blocking(move || pw::verify(&current, &stored)).await?;
     if !matched {
-        let until = throttle::record_failure(&state.db, std::slice::from_ref(&key), now)
-            .await
-            .map_err(db_error)?;
         let event = audit::Event::new(Action::PasswordLoginFailed, Some(user.id), label)
             .detail("wrong current password when changing it");
         audit::record_or_log(&state.db, &event, &client).await;
@@ -228,6 +275,7 @@ pub async fn change_password(
         ));
         return Ok(());
     }
+    throttle::clear(&state.db, &key).await.map_err(db_error)?;
     let new_password = match pw::NewPassword::parse(&password, user.email.as_deref()) {
         Ok(p) if password == password_again => p,
         Ok(_) => {
@@ -245,7 +293,6 @@ pub async fn change_password(
     users::set_password(&state.db, user.id, &hash)
         .await
         .map_err(db_error)?;
-    throttle::clear(&state.db, &key).await.map_err(db_error)?;
     // Every session of the account ends (this one too), then this browser logs in afresh.
     let ended = state
         .sessions
@@ -272,4 +319,15 @@ pub async fn change_password(
     }));
     leptos_axum::redirect("/settings");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linking_needs_a_login_from_the_last_15_minutes() {
+        assert!(login_is_recent(1_000, 1_000 + 15 * 60));
+        assert!(!login_is_recent(1_000, 1_000 + 15 * 60 + 1));
+    }
 }

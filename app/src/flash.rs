@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 pub const COOKIE: &str = "quire_flash";
+/// Longer messages are ignored when read back (a cookie is no place for essays; names in
+/// messages can be up to 100 characters, 400 bytes).
+pub const MAX_MESSAGE_BYTES: usize = 600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flash {
@@ -47,7 +50,7 @@ impl Flash {
     pub fn decode(raw: &str) -> Option<Flash> {
         let json = percent_decode(raw)?;
         let flash: Flash = serde_json::from_str(&json).ok()?;
-        (flash.message.len() <= 200).then_some(flash)
+        (flash.message.len() <= MAX_MESSAGE_BYTES).then_some(flash)
     }
 
     /// Finds the flash in a `Cookie` header value (or `document.cookie`).
@@ -85,7 +88,12 @@ pub mod ssr {
     /// Sets the flash for the next page this browser shows.
     pub fn set(flash: Flash) {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(value) = HeaderValue::from_str(&flash.set_cookie()) {
+            let mut cookie = flash.set_cookie();
+            // It may carry a set-password link: never over plain HTTP when Quire has HTTPS.
+            if crate::state::AppState::get().is_ok_and(|s| s.config.is_https()) {
+                cookie.push_str("; Secure");
+            }
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.append_header(header::SET_COOKIE, value);
             }
         }

@@ -242,6 +242,22 @@ pub mod ssr {
         Ok(())
     }
 
+    /// Logs the session in afresh as whoever it holds (new id, new login time, same person and
+    /// provider): after the account's sessions were all revoked, this one carries on.
+    pub async fn renew_login(
+        session: &Session,
+        policy: &SessionPolicy,
+    ) -> Result<(), tower_sessions::session::Error> {
+        let Some(auth) = session.get::<AuthState>(AUTH_KEY).await? else {
+            return Ok(());
+        };
+        let method = match (auth.provider, auth.id_token) {
+            (Some(id), Some(id_token)) => LoginMethod::Provider { id, id_token },
+            _ => LoginMethod::Password,
+        };
+        log_in(session, policy, auth.user, method).await
+    }
+
     /// Paths that never need the session (static files): skip loading it.
     fn is_static(path: &str) -> bool {
         path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/robots.txt"

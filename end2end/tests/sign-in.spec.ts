@@ -85,7 +85,7 @@ test('register, log in, change the password: the old one is refused and the othe
   // The old password is refused; the new one works.
   await passwordLogIn(phone, email, FIRST);
   await expect(phone.getByRole('alert')).toContainText('That email and password don’t match an account.');
-  await expect(phone.getByLabel('Email')).toHaveValue(email);
+  await expect(phone.getByRole('textbox', { name: 'Email' })).toHaveValue(email);
   await phone.getByRole('form', { name: 'Log in with email and password' }).getByLabel('Password').fill(SECOND);
   await phone.getByRole('button', { name: 'Log in with password' }).click();
   await expect(phone).toHaveURL(/\/journal$/);
@@ -115,12 +115,12 @@ test('a second provider is linked explicitly from the settings page and then log
   await expect(ways.getByRole('listitem')).toHaveCount(2);
   await expect(ways.getByRole('button', { name: 'Unlink Corp ID' })).toBeVisible();
 
-  // Log out, then in through Corp ID: the same account (Alice), not a new one for Bob.
+  // Log out (which ends the Dev ID session), then in through Corp ID — still signed in there from
+  // the linking, so it comes straight back: the same account (Alice), not a new one for Bob.
   await page.getByRole('banner').getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(`${SIGNIN_APP_URL}/`);
   await page.goto('/login');
   await page.getByRole('button', { name: 'Log in with Corp ID' }).click();
-  await signInAtProvider(page, 'bob');
   await expect(page).toHaveURL(/\/journal$/);
   await expect(page.getByRole('banner')).toContainText('Alice Liddell');
 
@@ -130,5 +130,41 @@ test('a second provider is linked explicitly from the settings page and then log
   await expect(page.getByRole('status')).toContainText('Corp ID is unlinked');
   await expect(ways.getByRole('listitem')).toHaveCount(1);
   await expect(ways.getByRole('button', { name: 'Link Corp ID' })).toBeVisible();
+  expect(problems).toEqual([]);
+});
+
+test('an admin creates an account and the one-time link lets its owner choose a password', async ({ page, browser }) => {
+  const problems = watchConsole(page, SIGNIN_APP_URL);
+  const email = `grace-${Date.now()}@example.com`;
+  await page.goto('/login');
+  await page.getByRole('button', { name: 'Log in with Dev ID' }).click();
+  await signInAtProvider(page, 'admin');
+  await expect(page).toHaveURL(/\/journal$/);
+
+  await page.goto('/admin/users');
+  const create = page.getByRole('form', { name: 'Create an account' });
+  await create.getByLabel('Name').fill('Grace Hopper');
+  await create.getByLabel('Email').fill(email);
+  await create.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByRole('heading', { name: 'Grace Hopper' })).toBeVisible();
+  const link = await page.getByLabel('One-time set-password link').inputValue();
+  expect(link).toMatch(new RegExp(`^${SIGNIN_APP_URL}/set-password\\?token=`));
+
+  // Grace opens the link in her own browser and chooses a password.
+  const hers = await browser.newContext();
+  const grace = await hers.newPage();
+  await grace.goto(link);
+  await expect(grace.getByRole('heading', { name: 'Choose your password' })).toBeVisible();
+  await expect(grace.getByRole('main')).toContainText(email);
+  await grace.getByLabel('New password', { exact: true }).fill('grace chooses this one');
+  await grace.getByLabel('Repeat new password').fill('grace chooses this one');
+  await grace.getByRole('button', { name: 'Set password' }).click();
+  await expect(grace).toHaveURL(/\/journal$/);
+  await expect(grace.getByRole('banner')).toContainText('Grace Hopper');
+
+  // The link worked once.
+  await grace.goto(link);
+  await expect(grace.getByRole('heading', { name: 'This link does not work' })).toBeVisible();
+  await hers.close();
   expect(problems).toEqual([]);
 });

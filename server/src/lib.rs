@@ -79,7 +79,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
     let sessions = app::session::store::IndexedStore::new(store.clone(), db.clone());
     {
         // Entries stay in the trash for TRASH_DAYS, then go for good; expired sessions leave the
-        // account index (the store's own task deletes the records).
+        // account index (the store's own task deletes the records); old login-failure counters go.
         let db = db.clone();
         let sessions = sessions.clone();
         background.push(tokio::spawn(async move {
@@ -93,6 +93,10 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
                 }
                 if let Err(e) = sessions.purge_expired_index().await {
                     tracing::error!(error = %e, "could not tidy the session index");
+                }
+                let now = app::session::ssr::unix_now();
+                if let Err(e) = app::auth::throttle::purge_stale(&db, now).await {
+                    tracing::error!(error = %e, "could not tidy the login throttle");
                 }
             }
         }));

@@ -1029,3 +1029,138 @@ async fn password_forms_refuse_cross_site_posts() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_count() {
+    // Each attempt is counted before its password is checked, so of eight simultaneous guesses
+    // only the three free ones are checked at all.
+    let (app, _provider) = password_app(&[]).await;
+    Browser::new(&app)
+        .register("Ada", "ada@example.com", PASSWORD, PASSWORD)
+        .await;
+    let mut guesses = Vec::new();
+    for i in 0..8 {
+        let b = Browser::new(&app);
+        guesses.push(tokio::spawn(async move {
+            let to = location(
+                &b.password_login("ada@example.com", &format!("guess number {i}"))
+                    .await,
+            );
+            query_param(&to, "error").unwrap_or_default()
+        }));
+    }
+    let mut answers = Vec::new();
+    for guess in guesses {
+        answers.push(guess.await.unwrap());
+    }
+    let checked = answers.iter().filter(|a| *a == "credentials").count();
+    assert_eq!(checked, 3, "{answers:?}");
+    assert_eq!(answers.iter().filter(|a| *a == "throttled").count(), 5);
+}
+
+#[tokio::test]
+async fn probing_for_taken_emails_counts_against_the_address() {
+    let (app, _provider) = password_app(&[]).await;
+    Browser::new(&app)
+        .register("Ada", "ada@example.com", PASSWORD, PASSWORD)
+        .await;
+    let prober = Browser::new(&app);
+    for _ in 0..10 {
+        let to = location(
+            &prober
+                .register("X", "ada@example.com", PASSWORD, PASSWORD)
+                .await,
+        );
+        assert_eq!(query_param(&to, "error").as_deref(), Some("email_taken"));
+        assert!(query_param(&to, "until").is_none());
+    }
+    let to = location(
+        &prober
+            .register("X", "ada@example.com", PASSWORD, PASSWORD)
+            .await,
+    );
+    assert!(
+        query_param(&to, "until").is_some(),
+        "the 11th probe locks the address: {to}"
+    );
+    let to = location(
+        &prober
+            .register("Y", "new@example.com", PASSWORD, PASSWORD)
+            .await,
+    );
+    assert_eq!(query_param(&to, "error").as_deref(), Some("throttled"));
+    assert!(prober
+        .page(&to)
+        .await
+        .contains("Too many attempts from your network"));
+    assert!(prober.me().await.is_none());
+}
+
+#[tokio::test]
+async fn a_linked_identity_lets_its_owner_in_but_never_changes_the_role() {
+    let (app, dev, corp) = two_providers(&[]).await;
+    let b = Browser::new(&app);
+    b.login_with("dev", &dev, TestUser::alice()).await;
+    // At Corp this identity is in the admin group; it was linked, not the one the account came with.
+    let corp_admin = TestUser::new("alice-at-corp", "alice@corp.example", true, "Alice")
+        .with_groups(&["journal-admins"]);
+    link(&b, "corp", &corp, corp_admin.clone()).await;
+    let other = Browser::new(&app);
+    other.login_with("corp", &corp, corp_admin).await;
+    let me = other.me().await.unwrap();
+    assert_eq!(me.id, b.me().await.unwrap().id);
+    assert!(
+        !me.is_admin(),
+        "roles come from the identity that created the account"
+    );
+    let via: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'login' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.quire.state.db)
+    .await
+    .unwrap();
+    assert!(
+        via.contains("via Corp ID") && via.contains("linked identity"),
+        "{via}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_linking_comes_back_to_the_settings_page_with_the_reason() {
+    let (app, dev, corp) = two_providers(&[]).await;
+    let b = Browser::new(&app);
+    b.login_with("dev", &dev, TestUser::alice()).await;
+    corp.set_forgery(common::provider::Forgery::DenyAccess);
+    let message = link(&b, "corp", &corp, TestUser::bob()).await;
+    assert!(
+        message.contains("Corp ID was not linked: it was cancelled"),
+        "{message}"
+    );
+    assert!(b.me().await.is_some(), "still logged in");
+}
+
+#[tokio::test]
+async fn unlinking_signs_out_the_other_sessions() {
+    let (app, dev, corp) = two_providers(&[]).await;
+    let b = Browser::new(&app);
+    b.login_with("dev", &dev, TestUser::alice()).await;
+    let corp_alice = TestUser::new("alice-at-corp", "alice@corp.example", true, "A");
+    link(&b, "corp", &corp, corp_alice.clone()).await;
+    let through_corp = Browser::new(&app);
+    through_corp.login_with("corp", &corp, corp_alice).await;
+    assert!(through_corp.me().await.is_some());
+    let linked_id: i64 = sqlx::query_scalar("SELECT id FROM linked_identities")
+        .fetch_one(&app.quire.state.db)
+        .await
+        .unwrap();
+    b.post_form("/api/account/unlink", &format!("id={linked_id}"))
+        .await;
+    assert!(b.me().await.is_some(), "this session carries on");
+    assert!(
+        through_corp.me().await.is_none(),
+        "the session that came in through Corp ID is over"
+    );
+    // Logout from the renewed session still goes to the provider it logged in with.
+    let to = location(&b.post_form("/api/auth/logout", "").await);
+    assert!(to.starts_with(&dev.issuer()), "{to}");
+}

@@ -286,13 +286,17 @@ impl UserAction {
             UserAction::Enable => format!("{name} will be able to log in again."),
             UserAction::SignOut => format!("All of {name}’s sessions end now, on every device. They can log in again."),
             UserAction::Delete => format!("{name}’s account and all of their entries are deleted for good. This cannot be undone."),
-            UserAction::PasswordLink => format!("You get a one-time link that lets whoever opens it choose a new password for {name} within 7 days. Earlier links stop working; the current password works until the link is used. Hand it over privately."),
+            UserAction::PasswordLink => format!("You get a one-time link that lets whoever opens it choose a new password for {name} and log in as them, within 7 days. Use it only when {name} asks (a forgotten password); hand it over privately and never open it yourself. Earlier links stop working; the current password works until the link is used; this is in the audit log."),
         }
     }
     pub fn is_dangerous(self) -> bool {
         matches!(
             self,
-            UserAction::Disable | UserAction::Delete | UserAction::SignOut | UserAction::Demote
+            UserAction::Disable
+                | UserAction::Delete
+                | UserAction::SignOut
+                | UserAction::Demote
+                | UserAction::PasswordLink
         )
     }
 }

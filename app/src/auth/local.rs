@@ -154,10 +154,9 @@ pub async fn password_login(
     let client = audit::ClientInfo::current().await;
     let typed = echo(&email);
     let login_name = typed.to_lowercase();
-    let keys = vec![
-        throttle::Key::Account(login_name.clone()),
-        throttle::Key::Address(client.ip.clone().unwrap_or_else(|| "unknown".into())),
-    ];
+    let account_key = throttle::Key::Account(login_name.clone());
+    let address_key = throttle::Key::address(client.ip.as_deref());
+    let keys = [account_key.clone(), address_key.clone()];
     let db_error = |e| AppError::internal("password login", e);
     let now = session::unix_now();
     let refuse_again_at = |until: i64| {
@@ -178,18 +177,22 @@ pub async fn password_login(
         login_name.clone()
     };
 
-    if let Some(until) = throttle::locked_until(&state.db, &keys, now)
+    // Counted before the password is checked, so parallel guesses cannot outrun the count.
+    let locks_until = match throttle::reserve(&state.db, &keys, now)
         .await
         .map_err(db_error)?
     {
-        let event = audit::Event::new(Action::PasswordLoginFailed, None, who).detail(format!(
-            "throttled: may try again {}",
-            crate::auth::local::try_again_phrase(until, now)
-        ));
-        audit::record_or_log(&state.db, &event, &client).await;
-        leptos_axum::redirect(&refuse_again_at(until));
-        return Ok(());
-    }
+        throttle::Reservation::Locked(until) => {
+            let event = audit::Event::new(Action::PasswordLoginFailed, None, who).detail(format!(
+                "throttled: may try again {}",
+                crate::auth::local::try_again_phrase(until, now)
+            ));
+            audit::record_or_log(&state.db, &event, &client).await;
+            leptos_axum::redirect(&refuse_again_at(until));
+            return Ok(());
+        }
+        throttle::Reservation::Granted { locks_until } => locks_until,
+    };
 
     let account = users::find_local(&state.db, &login_name)
         .await
@@ -197,28 +200,24 @@ pub async fn password_login(
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let matched = blocking(move || password::verify_or_waste(&password, stored.as_deref())).await?;
 
+    // For the audit log only (admins may know whether the account exists; the answer may not).
+    let detail = match &account {
+        None => "no account with this email",
+        Some(a) if a.password_hash.is_none() => "the account has no password yet",
+        Some(_) => "wrong password",
+    };
     let Some(account) = account.filter(|_| matched) else {
-        let until = throttle::record_failure(&state.db, &keys, now)
-            .await
-            .map_err(db_error)?;
-        let detail = match users::find_local(&state.db, &login_name)
-            .await
-            .map_err(db_error)?
-        {
-            None => "no account with this email",
-            Some(a) if a.password_hash.is_none() => "the account has no password yet",
-            Some(_) => "wrong password",
-        };
-        let event = audit::Event::new(Action::PasswordLoginFailed, None, who).detail(match until {
-            Some(until) => format!(
-                "{detail}; locked, may try again {}",
-                crate::auth::local::try_again_phrase(until, now)
-            ),
-            None => detail.to_owned(),
-        });
+        let event =
+            audit::Event::new(Action::PasswordLoginFailed, None, who).detail(match locks_until {
+                Some(until) => format!(
+                    "{detail}; locked, may try again {}",
+                    crate::auth::local::try_again_phrase(until, now)
+                ),
+                None => detail.to_owned(),
+            });
         audit::record_or_log(&state.db, &event, &client).await;
         // The same answer whether the account exists or not.
-        let to = match until {
+        let to = match locks_until {
             Some(until) => refuse_again_at(until),
             None => form_url(
                 "/login",
@@ -233,6 +232,9 @@ pub async fn password_login(
         leptos_axum::redirect(&to);
         return Ok(());
     };
+    throttle::succeeded(&state.db, &account_key, &address_key)
+        .await
+        .map_err(db_error)?;
 
     let label = person_label(&account.user.display_name, account.user.email.as_deref());
     if account.disabled {
@@ -289,17 +291,20 @@ pub async fn register(
         .chars()
         .take(password::MAX_NAME_CHARS + 20)
         .collect();
-    let back = |codes: &[&str]| {
+    let back_until = |codes: &[&str], until: Option<i64>| {
+        let until = until.map(|u| u.to_string()).unwrap_or_default();
         form_url(
             "/register",
             &[
                 ("error", &codes.join(",")),
+                ("until", &until),
                 ("name", &typed_name),
                 ("email", &typed_email),
                 ("next", next.as_str()),
             ],
         )
     };
+    let back = |codes: &[&str]| back_until(codes, None);
 
     let mut problems = Vec::new();
     let name = password::parse_name(&name)
@@ -344,13 +349,40 @@ pub async fn register(
         return Ok(());
     }
 
+    // Registrations share the address limit of logins: probing which emails are taken counts as
+    // a failure, and a locked address does not get to make the server hash.
+    let address = crate::auth::throttle::Key::address(client.ip.as_deref());
+    let now = session::unix_now();
+    let db_error = |e| AppError::internal("creating an account", e);
+    if let Some(until) =
+        crate::auth::throttle::locked_until(&state.db, std::slice::from_ref(&address), now)
+            .await
+            .map_err(db_error)?
+    {
+        leptos_axum::redirect(&back_until(&["throttled"], Some(until)));
+        return Ok(());
+    }
+    if users::find_local(&state.db, email.as_str())
+        .await
+        .map_err(db_error)?
+        .is_some()
+    {
+        let until =
+            crate::auth::throttle::record_failure(&state.db, std::slice::from_ref(&address), now)
+                .await
+                .map_err(db_error)?;
+        leptos_axum::redirect(&back_until(&["email_taken"], until));
+        return Ok(());
+    }
+
     let hash = blocking(move || password::hash(&new_password))
         .await?
         .map_err(|e| AppError::internal("hashing a password", e))?;
     let Some(user) = users::create_local(&state.db, email.as_str(), &name, Some(&hash))
         .await
-        .map_err(|e| AppError::internal("creating an account", e))?
+        .map_err(db_error)?
     else {
+        // Taken between the check above and now.
         leptos_axum::redirect(&back(&["email_taken"]));
         return Ok(());
     };

@@ -355,14 +355,46 @@ impl OidcService {
                 (attempt.provider.is_empty() && self.clients.len() == 1).then(|| &self.clients[0])
             })
             .ok_or_else(|| LoginFailure::UnknownProvider(attempt.provider.clone()))?;
-        let verified = client.verify_callback(&attempt, params).await?;
         match attempt.link_user {
             Some(user_id) => {
-                let message =
-                    link_identity(session, state, client, user_id, verified, client_info).await?;
-                Ok(Completed::Linked { message })
+                let outcome = match client.verify_callback(&attempt, params).await {
+                    Ok(verified) => {
+                        link_identity(session, state, client, user_id, verified, client_info).await
+                    }
+                    Err(failure) => Err(failure),
+                };
+                match outcome {
+                    Ok(message) => Ok(Completed::Linked { message }),
+                    // Logged out meanwhile: nothing to go back to on the settings page.
+                    Err(failure @ LoginFailure::UnknownState) => Err(failure),
+                    Err(failure) => {
+                        // The person is still logged in: tell them on the page they came from.
+                        let reference = correlation_id();
+                        tracing::warn!(%reference, reason = failure.reason(), error = %failure, "linking a provider failed");
+                        let event =
+                            audit::Event::new(Action::LinkIdentity, Some(user_id), failure.who())
+                                .detail(format!(
+                                    "failed to link {}: {} (ref {reference})",
+                                    client.label(),
+                                    failure.audit_detail()
+                                ));
+                        audit::record_or_log(&state.db, &event, client_info).await;
+                        let why = match failure.reason() {
+                            "denied" => "it was cancelled at the provider, or the provider refused"
+                                .to_owned(),
+                            "unavailable" => "the provider can’t be reached right now".to_owned(),
+                            _ => format!(
+                                "the provider’s answer could not be used (reference {reference})"
+                            ),
+                        };
+                        Ok(Completed::Linked {
+                            message: format!("{} was not linked: {why}.", client.label()),
+                        })
+                    }
+                }
             }
             None => {
+                let verified = client.verify_callback(&attempt, params).await?;
                 log_in_verified(session, state, client, verified, client_info).await?;
                 Ok(Completed::LoggedIn(SafeRedirect::parse_or_default(Some(
                     &attempt.next,
@@ -970,7 +1002,12 @@ pub async fn callback(
         Ok(Completed::Linked { message }) => (
             [(
                 axum::http::header::SET_COOKIE,
-                crate::flash::Flash::new(&message).set_cookie(),
+                crate::flash::Flash::new(&message).set_cookie()
+                    + if state.config.is_https() {
+                        "; Secure"
+                    } else {
+                        ""
+                    },
             )],
             axum::response::Redirect::to("/settings"),
         )

@@ -1,12 +1,18 @@
 //! Brute-force protection for password logins: failed attempts are counted per account (the email
-//! typed, whether or not such an account exists) and per client address, and past a few free
-//! failures each further one locks that key for a growing time. The person is told when they can
-//! try again. Attempts made while locked are refused without checking the password and are not
-//! counted, so a locked key cannot be kept locked forever by more guesses.
+//! typed, whether or not such an account exists) and per client address (IPv6 by /64, since one
+//! machine usually holds a whole /64), and past a few free failures each further one locks that
+//! key for a growing time. The person is told when they can try again. Attempts made while locked
+//! are refused without checking the password and are not counted, so more guesses do not extend a
+//! lock.
+//!
+//! An attempt is *reserved* ([`reserve`]) before the password is checked: in one transaction the
+//! locks are checked and the attempt counted as a failure. Parallel requests therefore cannot all
+//! slip in before the first failure is recorded. A success then takes its reservation back
+//! ([`succeeded`]): the account's counter is cleared, the address's decremented (one good password
+//! must not reset a spray across many accounts).
 //!
 //! The counters live in the database (`login_throttle`), so every Quire instance sharing it sees
-//! the same limits. A success clears the account's counter (not the address's: one good password
-//! must not reset a spray across many accounts).
+//! the same limits; rows nobody failed on for [`FORGET_AFTER_SECS`] are purged hourly.
 
 use crate::db::Pool;
 
@@ -29,6 +35,25 @@ pub enum Key {
 }
 
 impl Key {
+    /// The address key of a client: IPv6 addresses count per /64 network.
+    pub fn address(ip: Option<&str>) -> Key {
+        let Some(ip) = ip else {
+            return Key::Address("unknown".to_owned());
+        };
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                Key::Address(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
+            }
+            Ok(std::net::IpAddr::V6(v6)) => Key::Address(
+                v6.to_ipv4_mapped()
+                    .map(|v4| v4.to_string())
+                    .unwrap_or_default(),
+            ),
+            _ => Key::Address(ip.to_owned()),
+        }
+    }
+
     fn stored(&self) -> String {
         match self {
             Key::Account(email) => format!("account:{email}"),
@@ -55,12 +80,21 @@ pub fn delay_after(failures: i64, free: i64) -> i64 {
 
 /// The moment (unix seconds) until which any of `keys` is locked, if one is locked at `now`.
 pub async fn locked_until(pool: &Pool, keys: &[Key], now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    locked_in(&mut conn, keys, now).await
+}
+
+async fn locked_in(
+    conn: &mut sqlx::SqliteConnection,
+    keys: &[Key],
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     let mut until = None;
     for key in keys {
         let locked: Option<i64> =
             sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = ?1")
                 .bind(key.stored())
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?;
         if let Some(t) = locked.filter(|t| *t > now) {
             until = Some(until.map_or(t, |u: i64| u.max(t)));
@@ -69,16 +103,25 @@ pub async fn locked_until(pool: &Pool, keys: &[Key], now: i64) -> Result<Option<
     Ok(until)
 }
 
-/// Counts a failure for each key; returns the latest moment any of them is now locked until
-/// (`None` when this failure was still free).
-pub async fn record_failure(
-    pool: &Pool,
-    keys: &[Key],
-    now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+/// What [`reserve`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// A key is locked until then: refuse without checking anything. Not counted.
+    Locked(i64),
+    /// Go ahead and check the password. The attempt is already counted as a failure; when it
+    /// fails, the keys are locked until `locks_until` (if this failure locked them).
+    Granted { locks_until: Option<i64> },
+}
+
+/// Checks the locks and, unless one holds, counts this attempt as a failure of every key — in one
+/// transaction, so that concurrent attempts are counted one after the other.
+pub async fn reserve(pool: &Pool, keys: &[Key], now: i64) -> Result<Reservation, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    if let Some(until) = locked_in(&mut tx, keys, now).await? {
+        return Ok(Reservation::Locked(until));
+    }
     let mut until = None;
     for key in keys {
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let previous: Option<(i64, i64)> =
             sqlx::query_as("SELECT failures, last_failure_at FROM login_throttle WHERE key = ?1")
                 .bind(key.stored())
@@ -102,12 +145,67 @@ pub async fn record_failure(
         .bind(locked)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
         if locked > 0 {
             until = Some(until.map_or(locked, |u: i64| u.max(locked)));
         }
     }
-    Ok(until)
+    tx.commit().await?;
+    Ok(Reservation::Granted { locks_until: until })
+}
+
+/// Takes back the reservation of an attempt that succeeded: the account starts again from zero;
+/// the address loses this one failure (and the lock it may have caused).
+pub async fn succeeded(pool: &Pool, account: &Key, address: &Key) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query("DELETE FROM login_throttle WHERE key = ?1")
+        .bind(account.stored())
+        .execute(&mut *tx)
+        .await?;
+    let failures: Option<i64> =
+        sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = ?1")
+            .bind(address.stored())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(failures) = failures {
+        let left = (failures - 1).max(0);
+        let lock_kept = delay_after(left, address.free_failures()) > 0;
+        sqlx::query(
+            "UPDATE login_throttle SET failures = ?2,
+                 locked_until = CASE WHEN ?3 THEN locked_until ELSE 0 END
+             WHERE key = ?1",
+        )
+        .bind(address.stored())
+        .bind(left)
+        .bind(lock_kept)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Counts a failure for each key outside a login (a wrong current password, a registration
+/// probing for taken emails); returns the moment a key is locked until, if this locked one.
+pub async fn record_failure(
+    pool: &Pool,
+    keys: &[Key],
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    match reserve(pool, keys, now).await? {
+        Reservation::Locked(until) => Ok(Some(until)),
+        Reservation::Granted { locks_until } => Ok(locks_until),
+    }
+}
+
+/// Drops counters nobody has failed on for a while and that hold no lock.
+pub async fn purge_stale(pool: &Pool, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM login_throttle WHERE last_failure_at < ?1 AND locked_until <= ?2")
+            .bind(now - FORGET_AFTER_SECS)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Forgets the failures of a key (after a successful login).
@@ -136,6 +234,27 @@ mod tests {
         assert_eq!(delay_after(6, 3), 120);
         assert_eq!(delay_after(9, 3), MAX_DELAY_SECS);
         assert_eq!(delay_after(1_000, 3), MAX_DELAY_SECS);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64_network() {
+        assert_eq!(
+            Key::address(Some("2001:db8:1:2:aaaa::1")),
+            Key::address(Some("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            Key::address(Some("2001:db8:1:2::1")),
+            Key::address(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(
+            Key::address(Some("::ffff:192.0.2.7")),
+            Key::Address("192.0.2.7".into())
+        );
+        assert_eq!(
+            Key::address(Some("192.0.2.7")),
+            Key::Address("192.0.2.7".into())
+        );
+        assert_eq!(Key::address(None), Key::Address("unknown".into()));
     }
 
     #[test]

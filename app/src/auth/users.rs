@@ -119,6 +119,40 @@ pub async fn record_login(
         }
     };
 
+    let now = Utc::now().to_rfc3339();
+    if let (Some((id, role, ..)), Some(linked)) = (&existing, linked_row) {
+        // A linked identity only lets its owner in. The account's name, email and role stay
+        // those of the identity that created it: role sources from a second provider would make
+        // the role flip with whichever provider was used last.
+        sqlx::query("UPDATE linked_identities SET last_login_at = ?2, email = ?3 WHERE id = ?1")
+            .bind(linked)
+            .bind(&now)
+            .bind(&profile.email)
+            .execute(&mut *tx)
+            .await?;
+        let (display_name, email): (String, Option<String>) = sqlx::query_as(
+            "UPDATE users SET last_login_at = ?2, last_seen_at = ?2 WHERE id = ?1
+             RETURNING display_name, email",
+        )
+        .bind(id)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        return Ok(Ok(LoggedIn {
+            user: SessionUser {
+                id: *id,
+                display_name,
+                email,
+                role: Role::parse(role).unwrap_or(Role::User),
+            },
+            created: false,
+            previous_role,
+            kept_last_admin: false,
+            via_linked: true,
+        }));
+    }
+
     let mut kept_last_admin = false;
     let mut role = if sources.any() || promoted {
         Role::Admin
@@ -134,33 +168,7 @@ pub async fn record_login(
         }
     }
 
-    let now = Utc::now().to_rfc3339();
-    let row: (i64, String, Option<String>) = if let (Some((id, ..)), Some(linked)) =
-        (&existing, linked_row)
-    {
-        // A linked identity vouches for the person and their role sources, but the account's own
-        // name and email stay those of the identity that created it.
-        sqlx::query("UPDATE linked_identities SET last_login_at = ?2, email = ?3 WHERE id = ?1")
-            .bind(linked)
-            .bind(&now)
-            .bind(&profile.email)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query_as(
-            "UPDATE users SET role = ?2, admin_by_email = ?3, admin_by_group = ?4, promoted = ?5,
-                              last_login_at = ?6, last_seen_at = ?6
-             WHERE id = ?1 RETURNING id, display_name, email",
-        )
-        .bind(id)
-        .bind(role.as_str())
-        .bind(sources.by_email)
-        .bind(sources.by_group)
-        .bind(promoted)
-        .bind(&now)
-        .fetch_one(&mut *tx)
-        .await?
-    } else {
-        sqlx::query_as(
+    let row: (i64, String, Option<String>) = sqlx::query_as(
         "INSERT INTO users (issuer, subject, email, email_verified, display_name, role,
                             admin_by_email, admin_by_group, promoted, created_at, last_login_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10)
@@ -187,8 +195,7 @@ pub async fn record_login(
     .bind(promoted)
     .bind(&now)
     .fetch_one(&mut *tx)
-    .await?
-    };
+    .await?;
     tx.commit().await?;
     Ok(Ok(LoggedIn {
         user: SessionUser {
@@ -200,7 +207,7 @@ pub async fn record_login(
         created: existing.is_none(),
         previous_role,
         kept_last_admin,
-        via_linked: linked_row.is_some(),
+        via_linked: false,
     }))
 }
 
@@ -289,20 +296,74 @@ pub async fn identities_of(
     Ok((all, has_password))
 }
 
-/// Removes a linked identity of `user_id`. Returns the issuer it had, or `None` when the account
-/// has no such linked identity. (The caller checks that another way to log in remains.)
+/// Whether an identity can still log in: its provider is configured, or it is a local account
+/// with a password while password login is on.
+pub fn can_log_in_with(
+    issuer: &str,
+    has_password: bool,
+    password_login: bool,
+    configured_issuers: &[&str],
+) -> bool {
+    if issuer == PASSWORD_ISSUER {
+        has_password && password_login
+    } else {
+        configured_issuers.contains(&issuer)
+    }
+}
+
+/// What unlinking came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnlinkOutcome {
+    Unlinked,
+    /// The account has no linked identity with that id.
+    NotLinked,
+    /// It is the account's only remaining way to log in.
+    OnlyWayIn,
+}
+
+/// Removes a linked identity of `user_id` if another way to log in remains — decided and done in
+/// one transaction, so two unlinks at once cannot remove the last two ways in.
 pub async fn unlink_identity(
     pool: &Pool,
     user_id: i64,
     linked_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "DELETE FROM linked_identities WHERE id = ?1 AND user_id = ?2 RETURNING issuer",
-    )
-    .bind(linked_id)
-    .bind(user_id)
-    .fetch_optional(pool)
-    .await
+    password_login: bool,
+    configured_issuers: &[&str],
+) -> Result<UnlinkOutcome, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let primary: Option<(String, bool)> =
+        sqlx::query_as("SELECT issuer, password_hash IS NOT NULL FROM users WHERE id = ?1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((primary_issuer, has_password)) = primary else {
+        return Ok(UnlinkOutcome::NotLinked);
+    };
+    let linked: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, issuer FROM linked_identities WHERE user_id = ?1")
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    if !linked.iter().any(|(id, _)| *id == linked_id) {
+        return Ok(UnlinkOutcome::NotLinked);
+    }
+    let usable =
+        |issuer: &str| can_log_in_with(issuer, has_password, password_login, configured_issuers);
+    let others = usize::from(usable(&primary_issuer))
+        + linked
+            .iter()
+            .filter(|(id, issuer)| *id != linked_id && usable(issuer))
+            .count();
+    if others == 0 {
+        return Ok(UnlinkOutcome::OnlyWayIn);
+    }
+    sqlx::query("DELETE FROM linked_identities WHERE id = ?1 AND user_id = ?2")
+        .bind(linked_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(UnlinkOutcome::Unlinked)
 }
 
 /// Whether the account is, right now, an enabled admin. Admin server functions ask this on top of
@@ -335,23 +396,31 @@ fn session_user(id: i64, display_name: String, email: Option<String>, role: &str
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct LocalRow {
+    id: i64,
+    display_name: String,
+    email: Option<String>,
+    role: String,
+    password_hash: Option<String>,
+    disabled: bool,
+}
+
 /// The local account whose login email is `email` (already lower-cased).
 pub async fn find_local(pool: &Pool, email: &str) -> Result<Option<LocalAccount>, sqlx::Error> {
-    let row: Option<(i64, String, Option<String>, String, Option<String>, bool)> = sqlx::query_as(
-        "SELECT id, display_name, email, role, password_hash, disabled_at IS NOT NULL
+    let row: Option<LocalRow> = sqlx::query_as(
+        "SELECT id, display_name, email, role, password_hash, disabled_at IS NOT NULL AS disabled
          FROM users WHERE issuer = ?1 AND subject = ?2",
     )
     .bind(PASSWORD_ISSUER)
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    Ok(
-        row.map(|(id, name, email, role, hash, disabled)| LocalAccount {
-            user: session_user(id, name, email, &role),
-            password_hash: hash,
-            disabled,
-        }),
-    )
+    Ok(row.map(|r| LocalAccount {
+        user: session_user(r.id, r.display_name, r.email, &r.role),
+        password_hash: r.password_hash,
+        disabled: r.disabled,
+    }))
 }
 
 /// Creates a local account (sign-up, or an admin creating one without a password). `Ok(None)`

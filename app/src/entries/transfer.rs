@@ -211,11 +211,12 @@ fn slug(title: &str) -> String {
     slug.trim_end_matches('-').to_owned()
 }
 
-/// Parses an import file: Quire's export or jrnl's. Returns the valid items (with their creation
-/// time when the file has one) and a plain-words problem for each item that is not valid.
-pub fn parse_import(
-    bytes: &[u8],
-) -> Result<(Vec<(NewEntry, Option<String>)>, Vec<String>), String> {
+/// What an import file holds: the valid items (each with its creation time when the file has one),
+/// and a plain-words problem for each item that is not valid.
+pub type ParsedImport = (Vec<(NewEntry, Option<String>)>, Vec<String>);
+
+/// Parses an import file: Quire's export or jrnl's.
+pub fn parse_import(bytes: &[u8]) -> Result<ParsedImport, String> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("The file is not valid JSON ({e}). Quire imports its own JSON export and jrnl's JSON export."))?;
     let items: Vec<ExportedEntry> = if value.get("format").and_then(|f| f.as_str())

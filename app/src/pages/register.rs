@@ -66,11 +66,21 @@ fn RegisterForm(next: String) -> impl IntoView {
     let codes = problem_codes(query.read_untracked().get("error"));
     let name = query.read_untracked().get("name").unwrap_or_default();
     let email = query.read_untracked().get("email").unwrap_or_default();
-    let general: Vec<&'static str> = codes
+    let until = query
+        .read_untracked()
+        .get("until")
+        .and_then(|u| u.parse::<i64>().ok());
+    let mut general: Vec<String> = codes
         .iter()
         .filter(|c| ["email_taken", "signup_closed", "domain"].contains(&c.as_str()))
-        .map(|c| problem_message(c))
+        .map(|c| problem_message(c).to_owned())
         .collect();
+    if let Some(until) = until {
+        general.push(format!(
+            "Too many attempts from your network. You can try again {}.",
+            crate::auth::local::try_again_phrase(until, crate::auth::local::unix_now())
+        ));
+    }
     let name_problems = field_problems(&codes, "name");
     let email_problems = field_problems(&codes, "email_invalid");
     let password_problems = field_problems(&codes, "password");

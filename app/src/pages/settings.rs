@@ -62,7 +62,8 @@ fn SignInSection(settings: SignInSettings) -> impl IntoView {
                                         <button type="submit" class="button button-quiet">{format!("Unlink {label}")}</button>
                                     </form>
                                 }.into_any(),
-                                (Some(_), false) => view! { <span class="hint">" (your only way to log in)"</span> }.into_any(),
+                                (Some(_), false) if method.usable => view! { <span class="hint">" (your only way to log in)"</span> }.into_any(),
+                                (Some(_), false) => view! { <span class="hint">" (cannot log in: not set up here any more)"</span> }.into_any(),
                                 (None, _) => view! { <span class="hint">" (created your account)"</span> }.into_any(),
                             }}
                         </li>
@@ -70,7 +71,7 @@ fn SignInSection(settings: SignInSettings) -> impl IntoView {
                 }).collect_view()}
             </ul>
             {(!settings.linkable.is_empty()).then(|| view! {
-                <p>"Link another identity provider to log in to this same account with it. You log in there once to prove it is yours; accounts are never joined by email alone."</p>
+                <p>"Link another identity provider to log in to this same account with it. You log in there once to prove it is yours; accounts are never joined by email alone. Linking needs a login from the last 15 minutes."</p>
                 <div class="provider-buttons">
                     {settings.linkable.into_iter().map(|p| view! {
                         <form method="post" action="/api/account/link">
