@@ -30,28 +30,25 @@ use components::flash::FlashBanner;
 use components::header::Header;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::Lazy;
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
 use pages::{
-    admin::{
-        audit::AdminAuditPage, signup::AdminSignupPage, users::AdminUserPage,
-        users::AdminUsersPage, AdminPage,
-    },
     calendar::CalendarPage,
-    editor::{EditEntryPage, NewEntryPage},
     entry::EntryPage,
     home::HomePage,
     journal::JournalPage,
+    lazy::{
+        AdminAuditRoute, AdminRoute, AdminSignupRoute, AdminUserRoute, AdminUsersRoute,
+        EditEntryRoute, NewEntryRoute, RegisterRoute, SetPasswordRoute, SettingsRoute,
+        TransferRoute,
+    },
     login::LoginPage,
     login_error::LoginErrorPage,
     not_found::NotFound,
-    register::RegisterPage,
-    set_password::SetPasswordPage,
-    settings::SettingsPage,
     tags::TagsPage,
-    transfer::TransferPage,
     trash::TrashPage,
 };
 use session::UserContext;
@@ -97,22 +94,22 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/login/error") view=LoginErrorPage ssr=SsrMode::Async/>
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                    <Route path=path!("/set-password") view=SetPasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
-                    <Route path=path!("/journal/new") view=NewEntryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/new") view={Lazy::<NewEntryRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/journal/tags") view=TagsPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/calendar") view=CalendarPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/trash") view=TrashPage ssr=SsrMode::Async/>
-                    <Route path=path!("/journal/transfer") view=TransferPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/transfer") view={Lazy::<TransferRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/journal/:id") view=EntryPage ssr=SsrMode::Async/>
-                    <Route path=path!("/journal/:id/edit") view=EditEntryPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/signup") view=AdminSignupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/:id/edit") view={Lazy::<EditEntryRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view={Lazy::<AdminAuditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/signup") view={Lazy::<AdminSignupRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <footer class="site-footer">

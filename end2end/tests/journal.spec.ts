@@ -223,3 +223,26 @@ test('bob cannot open alice’s entry', async ({ browser }) => {
   const edit = await bob.goto(`${url}/edit`);
   expect(edit?.status()).toBe(404);
 });
+
+test('the journal loads without the editor or the dashboard; the editor arrives when opened', async ({ page }) => {
+  const problems = watchConsole(page);
+  const chunks: string[] = [];
+  page.on('request', (request) => {
+    const name = new URL(request.url()).pathname.split('/').pop() ?? '';
+    if (name.startsWith('split_')) chunks.push(name);
+  });
+  await logIn(page, 'bob');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'Your journal' })).toBeVisible();
+  expect(chunks).toEqual([]);
+
+  // In-app navigation to the editor fetches its chunk, and the editor works.
+  await page.getByRole('link', { name: 'New entry' }).click();
+  await expect(page.getByRole('heading', { name: 'New entry' })).toBeVisible();
+  await expect.poll(() => chunks.some((c) => c.includes('new_entry_route'))).toBe(true);
+  expect(chunks.some((c) => c.includes('admin'))).toBe(false);
+  await page.getByLabel('Text').fill('Typed into a lazily loaded editor.');
+  await expect(page.getByRole('region', { name: 'Preview' })).toContainText('Typed into a lazily loaded editor.');
+  expect(problems).toEqual([]);
+});

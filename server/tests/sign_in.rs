@@ -108,6 +108,14 @@ impl Browser {
     }
 }
 
+/// The id of the one linked identity there is.
+async fn only_linked_id(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT id FROM linked_identities")
+        .fetch_one(&app.quire.state.db)
+        .await
+        .unwrap()
+}
+
 async fn audit_count(app: &TestApp, action: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?1")
         .bind(action)
@@ -321,10 +329,7 @@ async fn unlinking_removes_the_way_in_while_another_remains() {
     b.login_with("dev", &dev, TestUser::alice()).await;
     let corp_alice = TestUser::new("alice-at-corp", "alice@corp.example", true, "Alice at Corp");
     link(&b, "corp", &corp, corp_alice.clone()).await;
-    let linked_id: i64 = sqlx::query_scalar("SELECT id FROM linked_identities")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let linked_id = only_linked_id(&app).await;
     let res = b
         .post_form("/api/account/unlink", &format!("id={linked_id}"))
         .await;
@@ -347,10 +352,7 @@ async fn unlinking_removes_the_way_in_while_another_remains() {
         TestUser::new("bob-at-corp", "bob@corp.example", true, "Bob"),
     )
     .await;
-    let bobs: i64 = sqlx::query_scalar("SELECT id FROM linked_identities")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let bobs = only_linked_id(&app).await;
     b.post_form("/api/account/unlink", &format!("id={bobs}"))
         .await;
     assert!(b
@@ -392,10 +394,7 @@ async fn the_only_remaining_way_to_log_in_cannot_be_unlinked() {
     );
     assert!(settings.contains("your only way to log in"));
     assert!(!settings.contains("Unlink Corp ID"));
-    let linked_id: i64 = sqlx::query_scalar("SELECT id FROM linked_identities")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let linked_id = only_linked_id(&app).await;
     b.post_form("/api/account/unlink", &format!("id={linked_id}"))
         .await;
     assert!(b
@@ -1149,10 +1148,7 @@ async fn unlinking_signs_out_the_other_sessions() {
     let through_corp = Browser::new(&app);
     through_corp.login_with("corp", &corp, corp_alice).await;
     assert!(through_corp.me().await.is_some());
-    let linked_id: i64 = sqlx::query_scalar("SELECT id FROM linked_identities")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let linked_id = only_linked_id(&app).await;
     b.post_form("/api/account/unlink", &format!("id={linked_id}"))
         .await;
     assert!(b.me().await.is_some(), "this session carries on");

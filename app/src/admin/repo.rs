@@ -141,7 +141,12 @@ impl AccountRecord {
                 UserStatus::Active
             },
             created: self.created_at.chars().take(10).collect(),
-            last_login: minute(&self.last_login_at),
+            // Accounts an admin created have not logged in yet.
+            last_login: if self.last_login_at.is_empty() {
+                "never".to_owned()
+            } else {
+                minute(&self.last_login_at)
+            },
             entries: self.entries,
         }
     }

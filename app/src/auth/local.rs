@@ -502,6 +502,9 @@ pub async fn set_password(
     )
     .await
     .map_err(|e| AppError::internal("starting the session", e))?;
+    users::touch_login(&state.db, account.user.id)
+        .await
+        .map_err(db_error)?;
     crate::flash::ssr::set(crate::flash::Flash::new(
         "Your password is set. You are logged in.",
     ));

@@ -432,10 +432,12 @@ pub async fn create_local(
     password_hash: Option<&str>,
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     let now = Utc::now().to_rfc3339();
+    // Registering logs the person in; an account an admin creates has not logged in yet.
+    let logged_in = password_hash.map(|_| now.as_str());
     let row: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO users (issuer, subject, email, email_verified, display_name, role,
                             password_hash, created_at, last_login_at, last_seen_at)
-         VALUES (?1, ?2, ?2, 0, ?3, 'user', ?4, ?5, ?5, ?5)
+         VALUES (?1, ?2, ?2, 0, ?3, 'user', ?4, ?5, COALESCE(?6, ''), ?6)
          ON CONFLICT (issuer, subject) DO NOTHING
          RETURNING id",
     )
@@ -444,6 +446,7 @@ pub async fn create_local(
     .bind(display_name)
     .bind(password_hash)
     .bind(&now)
+    .bind(logged_in)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|(id,)| SessionUser {

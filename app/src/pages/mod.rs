@@ -6,6 +6,7 @@ pub mod editor;
 pub mod entry;
 pub mod home;
 pub mod journal;
+pub mod lazy;
 pub mod login;
 pub mod login_error;
 pub mod not_found;
