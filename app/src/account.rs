@@ -112,9 +112,9 @@ pub async fn sign_in_settings() -> Result<SignInSettings, AppError> {
 /// computer must not be enough to add a lasting way into the account.
 pub const RECENT_LOGIN_SECS: i64 = 15 * 60;
 
-/// Whether a login at `logged_in_at` is recent enough at `now` to link a provider.
-pub fn login_is_recent(logged_in_at: i64, now: i64) -> bool {
-    now - logged_in_at <= RECENT_LOGIN_SECS
+/// Whether someone who proved who they are at `authenticated_at` may link a provider at `now`.
+pub fn login_is_recent(authenticated_at: i64, now: i64) -> bool {
+    now - authenticated_at <= RECENT_LOGIN_SECS
 }
 
 /// Starts linking the provider `provider` to the logged-in account: off to the provider, back to
@@ -125,11 +125,12 @@ pub async fn link_provider(provider: String) -> Result<(), AppError> {
     let user = session::require_user().await?;
     let state = crate::state::AppState::get()?;
     let session = session::session().await?;
-    let logged_in_at = session::auth_state(&session)
+    // Not `logged_in_at`: a session renewed after a revocation has not proved anything anew.
+    let authenticated_at = session::auth_state(&session)
         .await?
-        .map(|a| a.logged_in_at)
+        .map(|a| a.authenticated())
         .unwrap_or(0);
-    if !login_is_recent(logged_in_at, session::unix_now()) {
+    if !login_is_recent(authenticated_at, session::unix_now()) {
         crate::flash::ssr::set(crate::flash::Flash::new(
             "For your safety, linking needs a fresh login: log out, log in again, then link within 15 minutes.",
         ));
@@ -250,7 +251,7 @@ pub async fn change_password(
     let client = audit::ClientInfo::current().await;
     let label = person_label(&user.display_name, user.email.as_deref());
     // Counted before the check, like a login (see `auth::throttle`).
-    let until = match throttle::reserve(&state.db, std::slice::from_ref(&key), now)
+    let reserved = match throttle::reserve(&state.db, std::slice::from_ref(&key), now)
         .await
         .map_err(db_error)?
     {
@@ -258,9 +259,18 @@ pub async fn change_password(
             leptos_axum::redirect(&back("throttled", Some(until)));
             return Ok(());
         }
-        throttle::Reservation::Granted { locks_until } => locks_until,
+        throttle::Reservation::Granted(reserved) => reserved,
     };
-    let matched = blocking(move || pw::verify(&current, &stored)).await?;
+    let until = reserved.locks_until;
+    let matched = match blocking(move || pw::verify(&current, &stored)).await {
+        Ok(matched) => matched,
+        Err(error) => {
+            if let Err(e) = throttle::release(&state.db, &reserved).await {
+                tracing::error!(error = %e, "could not release a password check");
+            }
+            return Err(error);
+        }
+    };
     if !matched {
         let event = audit::Event::new(Action::PasswordLoginFailed, Some(user.id), label)
             .detail("wrong current password when changing it");
@@ -275,7 +285,9 @@ pub async fn change_password(
         ));
         return Ok(());
     }
-    throttle::clear(&state.db, &key).await.map_err(db_error)?;
+    throttle::succeeded(&state.db, &reserved, &key)
+        .await
+        .map_err(db_error)?;
     let new_password = match pw::NewPassword::parse(&password, user.email.as_deref()) {
         Ok(p) if password == password_again => p,
         Ok(_) => {

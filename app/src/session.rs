@@ -112,10 +112,28 @@ pub mod ssr {
         pub provider: Option<String>,
         /// The ID token, kept server-side only, as the `id_token_hint` of RP-initiated logout.
         pub id_token: Option<String>,
-        /// Unix seconds of the login: the absolute lifetime counts from here.
+        /// Unix seconds this session record was (re)issued: sessions of the account revoked after
+        /// this moment end (see `session::store`).
         pub logged_in_at: i64,
+        /// Unix seconds the person last proved who they are (a provider login, a password). The
+        /// absolute lifetime counts from here, and linking a provider needs it to be recent. A
+        /// renewed session keeps it. Older sessions have none (0): [`AuthState::authenticated`]
+        /// then falls back to `logged_in_at`.
+        #[serde(default)]
+        pub authenticated_at: i64,
         /// Unix seconds of the last touch: the idle timeout counts from here.
         pub last_seen: i64,
+    }
+
+    impl AuthState {
+        /// When the person last proved who they are.
+        pub fn authenticated(&self) -> i64 {
+            if self.authenticated_at > 0 {
+                self.authenticated_at
+            } else {
+                self.logged_in_at
+            }
+        }
     }
 
     /// How long sessions live; read from configuration once.
@@ -150,7 +168,7 @@ pub mod ssr {
     impl SessionPolicy {
         pub fn check(&self, auth: &AuthState, now: i64) -> Lifetime {
             let idle_for = now - auth.last_seen;
-            let alive_for = now - auth.logged_in_at;
+            let alive_for = now - auth.authenticated();
             if idle_for > self.idle.whole_seconds() || alive_for > self.max.whole_seconds() {
                 Lifetime::Expired
             } else if idle_for >= TOUCH_INTERVAL_SECS {
@@ -235,6 +253,7 @@ pub mod ssr {
             provider,
             id_token,
             logged_in_at: now,
+            authenticated_at: now,
             last_seen: now,
         };
         session.insert(AUTH_KEY, &auth).await?;
@@ -242,20 +261,26 @@ pub mod ssr {
         Ok(())
     }
 
-    /// Logs the session in afresh as whoever it holds (new id, new login time, same person and
-    /// provider): after the account's sessions were all revoked, this one carries on.
+    /// Re-issues the session as whoever it holds (new id, new issue time, same person, provider,
+    /// and authentication time): after all of the account's sessions were revoked, this one
+    /// carries on — without counting as a fresh login.
     pub async fn renew_login(
         session: &Session,
         policy: &SessionPolicy,
     ) -> Result<(), tower_sessions::session::Error> {
-        let Some(auth) = session.get::<AuthState>(AUTH_KEY).await? else {
+        let Some(mut auth) = session.get::<AuthState>(AUTH_KEY).await? else {
             return Ok(());
         };
-        let method = match (auth.provider, auth.id_token) {
-            (Some(id), Some(id_token)) => LoginMethod::Provider { id, id_token },
-            _ => LoginMethod::Password,
-        };
-        log_in(session, policy, auth.user, method).await
+        session.cycle_id().await?;
+        let now = unix_now();
+        auth.authenticated_at = auth.authenticated();
+        auth.logged_in_at = now;
+        auth.last_seen = now;
+        session.insert(AUTH_KEY, &auth).await?;
+        session.set_expiry(Some(Expiry::AtDateTime(
+            policy.expiry_at(auth.authenticated_at, now),
+        )));
+        Ok(())
     }
 
     /// Paths that never need the session (static files): skip loading it.
@@ -284,7 +309,7 @@ pub mod ssr {
                     Lifetime::Touch => {
                         auth.last_seen = now;
                         session.set_expiry(Some(Expiry::AtDateTime(
-                            policy.expiry_at(auth.logged_in_at, now),
+                            policy.expiry_at(auth.authenticated(), now),
                         )));
                         if let Err(err) = session.insert(AUTH_KEY, &auth).await {
                             tracing::error!(error = %err, "could not touch the session");
@@ -301,7 +326,7 @@ pub mod ssr {
         if session.is_modified() {
             if let Ok(Some(auth)) = session.get::<AuthState>(AUTH_KEY).await {
                 session.set_expiry(Some(Expiry::AtDateTime(
-                    policy.expiry_at(auth.logged_in_at, auth.last_seen),
+                    policy.expiry_at(auth.authenticated(), auth.last_seen),
                 )));
             }
         }
@@ -336,6 +361,7 @@ pub mod ssr {
                 provider: None,
                 id_token: None,
                 logged_in_at,
+                authenticated_at: 0,
                 last_seen,
             }
         }
@@ -370,6 +396,15 @@ pub mod ssr {
                 policy().check(&auth(0, eight_hours - 10), eight_hours + 1),
                 Lifetime::Expired
             );
+        }
+
+        #[test]
+        fn a_renewed_session_still_ends_when_its_authentication_is_too_old() {
+            let mut renewed = auth(8 * 3600 - 5, 8 * 3600 - 5);
+            renewed.authenticated_at = 10;
+            assert_eq!(policy().check(&renewed, 8 * 3600 + 11), Lifetime::Expired);
+            // Sessions from before `authenticated_at` existed count from their login.
+            assert_eq!(auth(100, 200).authenticated(), 100);
         }
 
         #[test]

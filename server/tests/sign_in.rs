@@ -1160,3 +1160,42 @@ async fn unlinking_signs_out_the_other_sessions() {
     let to = location(&b.post_form("/api/auth/logout", "").await);
     assert!(to.starts_with(&dev.issuer()), "{to}");
 }
+
+#[tokio::test]
+async fn a_good_password_does_not_leave_the_address_locked_by_its_own_attempt() {
+    let (app, _provider) = password_app(&[]).await;
+    Browser::new(&app)
+        .register("Ada", "ada@example.com", PASSWORD, PASSWORD)
+        .await;
+    let b = Browser::new(&app);
+    // Others behind the same address have failed eleven times; their lock has run out.
+    for i in 0..11 {
+        b.password_login(&format!("other{i}@example.com"), "guess guess guess")
+            .await;
+    }
+    wait_out(&app).await;
+    assert_eq!(
+        location(&b.password_login("ada@example.com", PASSWORD).await),
+        "/journal"
+    );
+    assert_eq!(lock_until(&app, "ip:127.0.0.1").await, 0, "no lock left behind");
+    let failures: i64 =
+        sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = 'ip:127.0.0.1'")
+            .fetch_one(&app.quire.state.db)
+            .await
+            .unwrap();
+    assert_eq!(failures, 11, "the others' failures still count");
+}
+
+#[tokio::test]
+async fn a_linking_that_fails_after_logout_does_not_report_to_the_settings_page() {
+    let (app, dev, corp) = two_providers(&[]).await;
+    let b = Browser::new(&app);
+    b.login_with("dev", &dev, TestUser::alice()).await;
+    corp.set_forgery(common::provider::Forgery::DenyAccess);
+    let res = b.post_form("/api/account/link", "provider=corp").await;
+    let callback = b.authorize(&location(&res)).await;
+    b.post_form("/api/auth/logout", "").await;
+    let to = location(&b.get(&callback).await);
+    assert!(to.starts_with("/login/error?reason=expired"), "{to}");
+}

@@ -178,7 +178,7 @@ pub async fn password_login(
     };
 
     // Counted before the password is checked, so parallel guesses cannot outrun the count.
-    let locks_until = match throttle::reserve(&state.db, &keys, now)
+    let reserved = match throttle::reserve(&state.db, &keys, now)
         .await
         .map_err(db_error)?
     {
@@ -191,14 +191,30 @@ pub async fn password_login(
             leptos_axum::redirect(&refuse_again_at(until));
             return Ok(());
         }
-        throttle::Reservation::Granted { locks_until } => locks_until,
+        throttle::Reservation::Granted(reserved) => reserved,
     };
+    let locks_until = reserved.locks_until;
 
-    let account = users::find_local(&state.db, &login_name)
-        .await
-        .map_err(db_error)?;
-    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let matched = blocking(move || password::verify_or_waste(&password, stored.as_deref())).await?;
+    let checked = async {
+        let account = users::find_local(&state.db, &login_name)
+            .await
+            .map_err(db_error)?;
+        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+        let matched =
+            blocking(move || password::verify_or_waste(&password, stored.as_deref())).await?;
+        Ok::<_, AppError>((account, matched))
+    }
+    .await;
+    let (account, matched) = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            // Not the person's failure: give the attempt back.
+            if let Err(e) = throttle::release(&state.db, &reserved).await {
+                tracing::error!(error = %e, "could not release a login attempt");
+            }
+            return Err(error);
+        }
+    };
 
     // For the audit log only (admins may know whether the account exists; the answer may not).
     let detail = match &account {
@@ -232,7 +248,7 @@ pub async fn password_login(
         leptos_axum::redirect(&to);
         return Ok(());
     };
-    throttle::succeeded(&state.db, &account_key, &address_key)
+    throttle::succeeded(&state.db, &reserved, &account_key)
         .await
         .map_err(db_error)?;
 

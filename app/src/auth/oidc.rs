@@ -357,9 +357,17 @@ impl OidcService {
             .ok_or_else(|| LoginFailure::UnknownProvider(attempt.provider.clone()))?;
         match attempt.link_user {
             Some(user_id) => {
+                // Logged out (or someone else logged in) since the linking started: the attempt
+                // is void, whatever the provider answered.
+                let current = session::auth_state(session)
+                    .await
+                    .ok()
+                    .flatten()
+                    .filter(|auth| auth.user.id == user_id)
+                    .ok_or(LoginFailure::UnknownState)?;
                 let outcome = match client.verify_callback(&attempt, params).await {
                     Ok(verified) => {
-                        link_identity(session, state, client, user_id, verified, client_info).await
+                        link_identity(state, client, &current, verified, client_info).await
                     }
                     Err(failure) => Err(failure),
                 };
@@ -371,18 +379,22 @@ impl OidcService {
                         // The person is still logged in: tell them on the page they came from.
                         let reference = correlation_id();
                         tracing::warn!(%reference, reason = failure.reason(), error = %failure, "linking a provider failed");
-                        let event =
-                            audit::Event::new(Action::LinkIdentity, Some(user_id), failure.who())
-                                .detail(format!(
-                                    "failed to link {}: {} (ref {reference})",
-                                    client.label(),
-                                    failure.audit_detail()
-                                ));
+                        let who =
+                            person_label(&current.user.display_name, current.user.email.as_deref());
+                        let event = audit::Event::new(Action::LinkIdentity, Some(user_id), who)
+                            .detail(format!(
+                                "failed to link {}: {} (ref {reference})",
+                                client.label(),
+                                failure.audit_detail()
+                            ));
                         audit::record_or_log(&state.db, &event, client_info).await;
                         let why = match failure.reason() {
                             "denied" => "it was cancelled at the provider, or the provider refused"
                                 .to_owned(),
                             "unavailable" => "the provider can’t be reached right now".to_owned(),
+                            "internal" => {
+                                format!("something went wrong on our side (reference {reference})")
+                            }
                             _ => format!(
                                 "the provider’s answer could not be used (reference {reference})"
                             ),
@@ -556,23 +568,16 @@ async fn log_in_verified(
     Ok(())
 }
 
-/// Links a verified identity to the account that asked for it — only if that account is still the
-/// one logged in here, and only if the identity belongs to no other account (never a merge).
+/// Links a verified identity to `current`, the account that asked for it and is still the one
+/// logged in here — only if the identity belongs to no other account (never a merge).
 async fn link_identity(
-    session: &Session,
     state: &crate::state::AppState,
     client: &OidcClient,
-    user_id: i64,
+    current: &session::AuthState,
     verified: Verified,
     client_info: &audit::ClientInfo,
 ) -> Result<String, LoginFailure> {
-    let current = session::auth_state(session)
-        .await
-        .ok()
-        .flatten()
-        .filter(|auth| auth.user.id == user_id)
-        // Logged out (or someone else logged in) since the linking started: the attempt is void.
-        .ok_or(LoginFailure::UnknownState)?;
+    let user_id = current.user.id;
     let profile = verified.profile;
     let label = client.label();
     let outcome = users::link_identity(&state.db, user_id, client.id(), &profile)

@@ -8,8 +8,9 @@
 //! An attempt is *reserved* ([`reserve`]) before the password is checked: in one transaction the
 //! locks are checked and the attempt counted as a failure. Parallel requests therefore cannot all
 //! slip in before the first failure is recorded. A success then takes its reservation back
-//! ([`succeeded`]): the account's counter is cleared, the address's decremented (one good password
-//! must not reset a spray across many accounts).
+//! ([`succeeded`]): the account's counter is cleared, the address loses this one failure and any
+//! lock it caused (one good password must not reset a spray across many accounts). An attempt
+//! that could not be checked (a server error) is given back the same way ([`release`]).
 //!
 //! The counters live in the database (`login_throttle`), so every Quire instance sharing it sees
 //! the same limits; rows nobody failed on for [`FORGET_AFTER_SECS`] are purged hourly.
@@ -104,13 +105,21 @@ async fn locked_in(
 }
 
 /// What [`reserve`] decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
     /// A key is locked until then: refuse without checking anything. Not counted.
     Locked(i64),
-    /// Go ahead and check the password. The attempt is already counted as a failure; when it
-    /// fails, the keys are locked until `locks_until` (if this failure locked them).
-    Granted { locks_until: Option<i64> },
+    /// Go ahead and check the password. The attempt is already counted as a failure.
+    Granted(Reserved),
+}
+
+/// An attempt counted in advance, to be taken back if it turns out not to be a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// When this failure locked the keys, if it did.
+    pub locks_until: Option<i64>,
+    /// Per key: the lock this reservation wrote (0 for none), and the lock it replaced.
+    written: Vec<(Key, i64, i64)>,
 }
 
 /// Checks the locks and, unless one holds, counts this attempt as a failure of every key — in one
@@ -120,15 +129,19 @@ pub async fn reserve(pool: &Pool, keys: &[Key], now: i64) -> Result<Reservation,
     if let Some(until) = locked_in(&mut tx, keys, now).await? {
         return Ok(Reservation::Locked(until));
     }
-    let mut until = None;
+    let mut reserved = Reserved {
+        locks_until: None,
+        written: Vec::new(),
+    };
     for key in keys {
-        let previous: Option<(i64, i64)> =
-            sqlx::query_as("SELECT failures, last_failure_at FROM login_throttle WHERE key = ?1")
-                .bind(key.stored())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let previous: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE key = ?1",
+        )
+        .bind(key.stored())
+        .fetch_optional(&mut *tx)
+        .await?;
         let failures = match previous {
-            Some((n, last)) if now - last <= FORGET_AFTER_SECS => n + 1,
+            Some((n, last, _)) if now - last <= FORGET_AFTER_SECS => n + 1,
             _ => 1,
         };
         let delay = delay_after(failures, key.free_failures());
@@ -145,42 +158,44 @@ pub async fn reserve(pool: &Pool, keys: &[Key], now: i64) -> Result<Reservation,
         .bind(locked)
         .execute(&mut *tx)
         .await?;
+        reserved
+            .written
+            .push((key.clone(), locked, previous.map_or(0, |(_, _, lock)| lock)));
         if locked > 0 {
-            until = Some(until.map_or(locked, |u: i64| u.max(locked)));
+            reserved.locks_until =
+                Some(reserved.locks_until.map_or(locked, |u: i64| u.max(locked)));
         }
     }
     tx.commit().await?;
-    Ok(Reservation::Granted { locks_until: until })
+    Ok(Reservation::Granted(reserved))
 }
 
-/// Takes back the reservation of an attempt that succeeded: the account starts again from zero;
-/// the address loses this one failure (and the lock it may have caused).
-pub async fn succeeded(pool: &Pool, account: &Key, address: &Key) -> Result<(), sqlx::Error> {
+/// Takes a reservation back (the attempt was not a failure after all, or could not be checked):
+/// each key loses this one failure, and a lock this reservation wrote is undone — unless a later
+/// failure has replaced it.
+pub async fn release(pool: &Pool, reserved: &Reserved) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query("DELETE FROM login_throttle WHERE key = ?1")
-        .bind(account.stored())
-        .execute(&mut *tx)
-        .await?;
-    let failures: Option<i64> =
-        sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = ?1")
-            .bind(address.stored())
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some(failures) = failures {
-        let left = (failures - 1).max(0);
-        let lock_kept = delay_after(left, address.free_failures()) > 0;
+    for (key, written, replaced) in &reserved.written {
         sqlx::query(
-            "UPDATE login_throttle SET failures = ?2,
-                 locked_until = CASE WHEN ?3 THEN locked_until ELSE 0 END
+            "UPDATE login_throttle SET failures = MAX(failures - 1, 0),
+                 locked_until = CASE WHEN locked_until = ?2 THEN ?3 ELSE locked_until END
              WHERE key = ?1",
         )
-        .bind(address.stored())
-        .bind(left)
-        .bind(lock_kept)
+        .bind(key.stored())
+        .bind(written)
+        .bind(replaced)
         .execute(&mut *tx)
         .await?;
     }
     tx.commit().await
+}
+
+/// A reserved attempt succeeded: the account starts again from zero, every other key gets its
+/// failure (and any lock it caused) back. One good password does not reset a spray across many
+/// accounts from the same address.
+pub async fn succeeded(pool: &Pool, reserved: &Reserved, account: &Key) -> Result<(), sqlx::Error> {
+    release(pool, reserved).await?;
+    clear(pool, account).await
 }
 
 /// Counts a failure for each key outside a login (a wrong current password, a registration
@@ -192,7 +207,7 @@ pub async fn record_failure(
 ) -> Result<Option<i64>, sqlx::Error> {
     match reserve(pool, keys, now).await? {
         Reservation::Locked(until) => Ok(Some(until)),
-        Reservation::Granted { locks_until } => Ok(locks_until),
+        Reservation::Granted(reserved) => Ok(reserved.locks_until),
     }
 }
 
