@@ -138,6 +138,8 @@ test('saving over a change made in another tab is refused and keeps the text', a
   await writeEntry(first, word, '', 'original');
   await first.getByRole('button', { name: 'Save' }).click();
   await first.getByRole('link', { name: 'Edit' }).click();
+  // The editor is a lazily loaded route: the address changes once its code has arrived.
+  await expect(first).toHaveURL(/\/edit$/);
   const editUrl = first.url();
 
   const second = await context.newPage();

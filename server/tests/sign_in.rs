@@ -1178,7 +1178,11 @@ async fn a_good_password_does_not_leave_the_address_locked_by_its_own_attempt() 
         location(&b.password_login("ada@example.com", PASSWORD).await),
         "/journal"
     );
-    assert_eq!(lock_until(&app, "ip:127.0.0.1").await, 0, "no lock left behind");
+    assert_eq!(
+        lock_until(&app, "ip:127.0.0.1").await,
+        0,
+        "no lock left behind"
+    );
     let failures: i64 =
         sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = 'ip:127.0.0.1'")
             .fetch_one(&app.quire.state.db)
