@@ -77,16 +77,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     UserContext::provide();
+    // True while the router prepares the next page (a lazily loaded page's code, its data).
+    let (is_routing, set_is_routing) = signal(false);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/quire.css"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Meta name="description" content="Quire: a private, self-hosted journal."/>
         <Title formatter=|text: String| if text.is_empty() { "Quire".to_owned() } else { format!("{text} · Quire") }/>
-        <Router>
+        <Router set_is_routing>
+            <div class="route-progress" class:active=is_routing aria-hidden="true"></div>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Header/>
-            <main id="main" tabindex="-1">
+            <main id="main" tabindex="-1" aria-busy=move || is_routing.get().then_some("true")>
                 <FlashBanner/>
                 // Async: every page is rendered whole before the first byte goes out, so pages work
                 // without JavaScript and guards can still answer with a redirect.
