@@ -31,10 +31,12 @@ impl Flash {
     }
 
     /// The `Set-Cookie` value that carries this flash to the next page (for a minute at most).
-    pub fn set_cookie(&self) -> String {
+    /// `secure` when Quire is served over HTTPS: a flash may carry a set-password link.
+    pub fn set_cookie(&self, secure: bool) -> String {
         format!(
-            "{COOKIE}={}; Path=/; Max-Age=60; SameSite=Lax",
-            self.encode()
+            "{COOKIE}={}; Path=/; Max-Age=60; SameSite=Lax{}",
+            self.encode(),
+            if secure { "; Secure" } else { "" }
         )
     }
 
@@ -88,12 +90,8 @@ pub mod ssr {
     /// Sets the flash for the next page this browser shows.
     pub fn set(flash: Flash) {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let mut cookie = flash.set_cookie();
-            // It may carry a set-password link: never over plain HTTP when Quire has HTTPS.
-            if crate::state::AppState::get().is_ok_and(|s| s.config.is_https()) {
-                cookie.push_str("; Secure");
-            }
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
+            let secure = crate::state::AppState::get().is_ok_and(|s| s.config.is_https());
+            if let Ok(value) = HeaderValue::from_str(&flash.set_cookie(secure)) {
                 response.append_header(header::SET_COOKIE, value);
             }
         }

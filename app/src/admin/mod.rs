@@ -425,7 +425,7 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
                     .map_err(db_error)?
                     .ok_or(AppError::NotFound)?;
                 let now = crate::session::ssr::unix_now();
-                let Some(token) = crate::auth::users::issue_password_token(&state.db, id, now)
+                let Some(token) = repo::issue_password_link(&state.db, &actor, &target, now, &client)
                     .await
                     .map_err(db_error)?
                 else {
@@ -435,9 +435,6 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
                         &back,
                     ));
                 };
-                repo::record_password_link(&state.db, &actor, &target, &client)
-                    .await
-                    .map_err(db_error)?;
                 flash::set(ssr::password_link_flash(
                     &state,
                     &format!("Here is a new one-time set-password link for {}. It works once, for 7 days.", target.display_name),
@@ -584,34 +581,25 @@ pub async fn create_account(email: String, name: String) -> Result<(), AppError>
             let email = LocalEmail::parse(&email).map_err(|p| refuse("email", p.message))?;
             let name = parse_name(&name).map_err(|p| refuse("name", p.message))?;
             let db_error = |e| AppError::internal("creating an account", e);
-            let Some(user) = crate::auth::users::create_local(&state.db, email.as_str(), &name, None)
-                .await
-                .map_err(db_error)?
+            let now = crate::session::ssr::unix_now();
+            let client = crate::audit::ssr::ClientInfo::current().await;
+            let actor = ssr::actor(&admin);
+            let Some((id, token)) =
+                repo::create_local_account(&state.db, &actor, email.as_str(), &name, now, &client)
+                    .await
+                    .map_err(db_error)?
             else {
                 return Err(refuse(
                     "email",
                     format!("An account with the email {} already exists.", email.as_str()),
                 ));
             };
-            let now = crate::session::ssr::unix_now();
-            let token = crate::auth::users::issue_password_token(&state.db, user.id, now)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| AppError::internal("creating an account", "new account is not local"))?;
-            let target = repo::find_user(&state.db, user.id)
-                .await
-                .map_err(db_error)?
-                .ok_or(AppError::NotFound)?;
-            let client = crate::audit::ssr::ClientInfo::current().await;
-            repo::record_account_created(&state.db, &ssr::actor(&admin), &target, &client)
-                .await
-                .map_err(db_error)?;
             flash::set(ssr::password_link_flash(
                 &state,
                 &format!("{name}’s account is created. Hand them this one-time link to choose a password (it works once, for 7 days)."),
                 &token,
             ));
-            leptos_axum::redirect(&format!("/admin/users/{}", user.id));
+            leptos_axum::redirect(&format!("/admin/users/{id}"));
             Ok(())
         }
         .await,

@@ -360,36 +360,54 @@ pub async fn record_sign_out_everywhere(
     record(pool, &event, client).await
 }
 
-/// Audits an admin handing out a set-password link (never the link itself).
-pub async fn record_password_link(
+/// Issues a one-time set-password link for a local account, audited in the same transaction
+/// (the link itself never reaches the log). `None` when the account is not a local one.
+pub async fn issue_password_link(
     pool: &Pool,
     actor: &Actor,
     target: &UserRow,
+    now: i64,
     client: &ClientInfo,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let Some(token) = crate::auth::users::issue_password_token(&mut tx, target.id, now).await?
+    else {
+        return Ok(None);
+    };
     let event = Event::new(Action::PasswordLinkIssued, actor.id, actor.label.clone())
         .target(
             target.id,
             person_label(&target.display_name, target.email.as_deref()),
         )
         .detail("one-time link, valid for 7 days");
-    record(pool, &event, client).await
+    record(&mut *tx, &event, client).await?;
+    tx.commit().await?;
+    Ok(Some(token))
 }
 
-/// Audits an admin creating a local account.
-pub async fn record_account_created(
+/// Creates a local account without a password and its first set-password link, audited, in one
+/// transaction. `None` when an account with that email exists. Returns the account id and token.
+pub async fn create_local_account(
     pool: &Pool,
     actor: &Actor,
-    target: &UserRow,
+    email: &str,
+    name: &str,
+    now: i64,
     client: &ClientInfo,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let Some(user) = crate::auth::users::create_local(&mut tx, email, name, None).await? else {
+        return Ok(None);
+    };
+    let token = crate::auth::users::issue_password_token(&mut tx, user.id, now)
+        .await?
+        .ok_or_else(|| sqlx::Error::Protocol("a new local account is not local".into()))?;
     let event = Event::new(Action::CreateAccount, actor.id, actor.label.clone())
-        .target(
-            target.id,
-            person_label(&target.display_name, target.email.as_deref()),
-        )
+        .target(user.id, person_label(name, Some(email)))
         .detail("email-and-password account; set-password link issued");
-    record(pool, &event, client).await
+    record(&mut *tx, &event, client).await?;
+    tx.commit().await?;
+    Ok(Some((user.id, token)))
 }
 
 const ALLOW_SIGNUP: &str = "allow_signup";

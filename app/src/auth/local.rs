@@ -155,8 +155,10 @@ pub async fn password_login(
     let typed = echo(&email);
     let login_name = typed.to_lowercase();
     let account_key = throttle::Key::Account(login_name.clone());
-    let address_key = throttle::Key::address(client.ip.as_deref());
-    let keys = [account_key.clone(), address_key.clone()];
+    let keys = [
+        account_key.clone(),
+        throttle::Key::address(client.ip.as_deref()),
+    ];
     let db_error = |e| AppError::internal("password login", e);
     let now = session::unix_now();
     let refuse_again_at = |until: i64| {
@@ -260,9 +262,6 @@ pub async fn password_login(
         leptos_axum::redirect("/login/error?reason=disabled");
         return Ok(());
     }
-    throttle::clear(&state.db, &keys[0])
-        .await
-        .map_err(db_error)?;
     users::touch_login(&state.db, account.user.id)
         .await
         .map_err(db_error)?;
@@ -394,9 +393,14 @@ pub async fn register(
     let hash = blocking(move || password::hash(&new_password))
         .await?
         .map_err(|e| AppError::internal("hashing a password", e))?;
-    let Some(user) = users::create_local(&state.db, email.as_str(), &name, Some(&hash))
-        .await
-        .map_err(db_error)?
+    let Some(user) = users::create_local(
+        &mut *state.db.acquire().await.map_err(db_error)?,
+        email.as_str(),
+        &name,
+        Some(&hash),
+    )
+    .await
+    .map_err(db_error)?
     else {
         // Taken between the check above and now.
         leptos_axum::redirect(&back(&["email_taken"]));

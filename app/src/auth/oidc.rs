@@ -1007,12 +1007,7 @@ pub async fn callback(
         Ok(Completed::Linked { message }) => (
             [(
                 axum::http::header::SET_COOKIE,
-                crate::flash::Flash::new(&message).set_cookie()
-                    + if state.config.is_https() {
-                        "; Secure"
-                    } else {
-                        ""
-                    },
+                crate::flash::Flash::new(&message).set_cookie(state.config.is_https()),
             )],
             axum::response::Redirect::to("/settings"),
         )

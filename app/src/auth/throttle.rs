@@ -41,17 +41,13 @@ impl Key {
         let Some(ip) = ip else {
             return Key::Address("unknown".to_owned());
         };
-        match ip.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+        match ip.parse::<std::net::IpAddr>().map(|a| a.to_canonical()) {
+            Ok(std::net::IpAddr::V6(v6)) => {
                 let s = v6.segments();
                 Key::Address(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
             }
-            Ok(std::net::IpAddr::V6(v6)) => Key::Address(
-                v6.to_ipv4_mapped()
-                    .map(|v4| v4.to_string())
-                    .unwrap_or_default(),
-            ),
-            _ => Key::Address(ip.to_owned()),
+            Ok(v4) => Key::Address(v4.to_string()),
+            Err(_) => Key::Address(ip.to_owned()),
         }
     }
 

@@ -265,10 +265,17 @@ pub async fn identities_of(
     pool: &Pool,
     user_id: i64,
 ) -> Result<(Vec<StoredIdentity>, bool), sqlx::Error> {
+    identities_in(&mut *pool.acquire().await?, user_id).await
+}
+
+async fn identities_in(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: i64,
+) -> Result<(Vec<StoredIdentity>, bool), sqlx::Error> {
     let primary: Option<(String, Option<String>, bool)> =
         sqlx::query_as("SELECT issuer, email, password_hash IS NOT NULL FROM users WHERE id = ?1")
             .bind(user_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?;
     let Some((issuer, email, has_password)) = primary else {
         return Ok((Vec::new(), false));
@@ -282,7 +289,7 @@ pub async fn identities_of(
         "SELECT id, issuer, email FROM linked_identities WHERE user_id = ?1 ORDER BY id",
     )
     .bind(user_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     all.extend(
         linked
@@ -331,29 +338,15 @@ pub async fn unlink_identity(
     configured_issuers: &[&str],
 ) -> Result<UnlinkOutcome, sqlx::Error> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let primary: Option<(String, bool)> =
-        sqlx::query_as("SELECT issuer, password_hash IS NOT NULL FROM users WHERE id = ?1")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((primary_issuer, has_password)) = primary else {
-        return Ok(UnlinkOutcome::NotLinked);
-    };
-    let linked: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, issuer FROM linked_identities WHERE user_id = ?1")
-            .bind(user_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    if !linked.iter().any(|(id, _)| *id == linked_id) {
+    let (identities, has_password) = identities_in(&mut tx, user_id).await?;
+    if !identities.iter().any(|i| i.linked_id == Some(linked_id)) {
         return Ok(UnlinkOutcome::NotLinked);
     }
-    let usable =
-        |issuer: &str| can_log_in_with(issuer, has_password, password_login, configured_issuers);
-    let others = usize::from(usable(&primary_issuer))
-        + linked
-            .iter()
-            .filter(|(id, issuer)| *id != linked_id && usable(issuer))
-            .count();
+    let others = identities
+        .iter()
+        .filter(|i| i.linked_id != Some(linked_id))
+        .filter(|i| can_log_in_with(&i.issuer, has_password, password_login, configured_issuers))
+        .count();
     if others == 0 {
         return Ok(UnlinkOutcome::OnlyWayIn);
     }
@@ -426,7 +419,7 @@ pub async fn find_local(pool: &Pool, email: &str) -> Result<Option<LocalAccount>
 /// Creates a local account (sign-up, or an admin creating one without a password). `Ok(None)`
 /// when an account with that email exists.
 pub async fn create_local(
-    pool: &Pool,
+    conn: &mut sqlx::SqliteConnection,
     email: &str,
     display_name: &str,
     password_hash: Option<&str>,
@@ -447,7 +440,7 @@ pub async fn create_local(
     .bind(password_hash)
     .bind(&now)
     .bind(logged_in)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?;
     Ok(row.map(|(id,)| SessionUser {
         id,
@@ -493,24 +486,24 @@ pub async fn set_password(pool: &Pool, id: i64, hash: &str) -> Result<(), sqlx::
 pub const PASSWORD_LINK_TTL_SECS: i64 = 7 * 24 * 3600;
 
 /// Issues a fresh one-time set-password token for a local account, voiding earlier ones. Returns
-/// the token (only its digest is stored), or `None` when the account is not a local one.
+/// the token (only its digest is stored), or `None` when the account is not a local one. Run it in
+/// the caller's transaction, with the audit record of who issued it.
 pub async fn issue_password_token(
-    pool: &Pool,
+    conn: &mut sqlx::SqliteConnection,
     user_id: i64,
     now: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let local: Option<bool> = sqlx::query_scalar("SELECT issuer = ?2 FROM users WHERE id = ?1")
         .bind(user_id)
         .bind(PASSWORD_ISSUER)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
     if local != Some(true) {
         return Ok(None);
     }
     sqlx::query("DELETE FROM password_tokens WHERE user_id = ?1")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     let token = super::password::new_token();
     sqlx::query(
@@ -520,9 +513,8 @@ pub async fn issue_password_token(
     .bind(user_id)
     .bind(now)
     .bind(now + PASSWORD_LINK_TTL_SECS)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(Some(token))
 }
 

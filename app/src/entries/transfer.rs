@@ -286,6 +286,7 @@ pub async fn import(
     let Some(user_id) = user_id(&session).await else {
         return login_redirect("/journal/transfer");
     };
+    let secure = state.config.is_https();
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
         match multipart.next_field().await {
@@ -293,7 +294,7 @@ pub async fn import(
                 let name = field.file_name().unwrap_or("the file").to_owned();
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes.to_vec())),
-                    Err(e) => return report(&session, ImportReport::failed(&format!("The upload did not arrive completely ({e}). Files can be at most 20 MB."))).await,
+                    Err(e) => return report(&session, secure, ImportReport::failed(&format!("The upload did not arrive completely ({e}). Files can be at most 20 MB."))).await,
                 }
             }
             Ok(Some(_)) => continue,
@@ -301,6 +302,7 @@ pub async fn import(
             Err(e) => {
                 return report(
                     &session,
+                    secure,
                     ImportReport::failed(&format!(
                         "The upload could not be read ({e}). Files can be at most 20 MB."
                     )),
@@ -312,6 +314,7 @@ pub async fn import(
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return report(
             &session,
+            secure,
             ImportReport::failed("Choose a file to import first."),
         )
         .await;
@@ -319,13 +322,14 @@ pub async fn import(
     if bytes.len() > IMPORT_MAX_BYTES {
         return report(
             &session,
+            secure,
             ImportReport::failed("That file is larger than 20 MB, the most Quire imports at once."),
         )
         .await;
     }
     let (valid, problems) = match parse_import(&bytes) {
         Ok(parsed) => parsed,
-        Err(problem) => return report(&session, ImportReport::failed(&problem)).await,
+        Err(problem) => return report(&session, secure, ImportReport::failed(&problem)).await,
     };
     match repo::import(&state.db, user_id, &valid).await {
         Ok((imported, skipped)) => {
@@ -338,6 +342,7 @@ pub async fn import(
             );
             report(
                 &session,
+                secure,
                 ImportReport {
                     file: Some(name),
                     imported,
@@ -352,6 +357,7 @@ pub async fn import(
             let error = crate::error::AppError::internal("importing", e);
             report(
                 &session,
+                secure,
                 ImportReport::failed(&format!("Nothing was imported. {error}")),
             )
             .await
@@ -359,12 +365,12 @@ pub async fn import(
     }
 }
 
-async fn report(session: &Session, report: ImportReport) -> Response {
+async fn report(session: &Session, secure: bool, report: ImportReport) -> Response {
     let message = report.summary();
     let _ = session.insert(REPORT_KEY, &report).await;
     let flash = crate::flash::Flash::new(&message.chars().take(180).collect::<String>());
     let mut response = Redirect::to("/journal/transfer").into_response();
-    if let Ok(value) = HeaderValue::from_str(&flash.set_cookie()) {
+    if let Ok(value) = HeaderValue::from_str(&flash.set_cookie(secure)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
