@@ -208,7 +208,8 @@ pub mod ssr {
     //! Recording and reading the audit log.
 
     use super::{Action, AuditFilter, AuditPage, AuditRow};
-    use crate::db::Pool;
+    use crate::db::{Pool, Tx};
+    use crate::{on_pool, on_tx};
     use axum::http::HeaderMap;
     use std::net::SocketAddr;
 
@@ -297,46 +298,84 @@ pub mod ssr {
         }
     }
 
-    /// Appends an event to the log.
-    pub async fn record<'e, E>(
-        executor: E,
+    /// The insert every recorded event goes through (the same text on SQLite and PostgreSQL).
+    const INSERT_EVENT: &str =
+        "INSERT INTO audit_log (at, action, actor_id, actor, target_id, target, detail, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+    /// Binds an event to [`INSERT_EVENT`] and runs it on `$executor` (a pool or a transaction's
+    /// connection of either backend).
+    macro_rules! insert_event {
+        ($executor:expr, $event:expr, $client:expr) => {{
+            let event: &Event = $event;
+            let client: &ClientInfo = $client;
+            let detail: String = event.detail.chars().take(500).collect();
+            sqlx::query(INSERT_EVENT)
+                .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .bind(event.action.code())
+                .bind(event.actor_id)
+                .bind(&event.actor)
+                .bind(event.target_id)
+                .bind(&event.target)
+                .bind(detail)
+                .bind(&client.ip)
+                .bind(&client.user_agent)
+                .execute($executor)
+                .await
+                .map(|_| ())
+        }};
+    }
+
+    /// Appends an event to the log inside `tx`, so it commits (or rolls back) with the change it
+    /// records.
+    pub async fn record(
+        tx: &mut Tx,
         event: &Event,
         client: &ClientInfo,
-    ) -> Result<(), sqlx::Error>
-    where
-        E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-    {
-        let detail: String = event.detail.chars().take(500).collect();
-        sqlx::query(
-            "INSERT INTO audit_log (at, action, actor_id, actor, target_id, target, detail, ip, user_agent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .bind(event.action.code())
-        .bind(event.actor_id)
-        .bind(&event.actor)
-        .bind(event.target_id)
-        .bind(&event.target)
-        .bind(detail)
-        .bind(&client.ip)
-        .bind(&client.user_agent)
-        .execute(executor)
-        .await?;
+    ) -> Result<(), sqlx::Error> {
+        on_tx!(tx, |c| insert_event!(c, event, client))?;
+        Ok(())
+    }
+
+    /// Appends an event to the log on its own, outside any transaction (for events that record
+    /// something already done elsewhere, such as the session store's work).
+    pub async fn record_on_pool(
+        pool: &Pool,
+        event: &Event,
+        client: &ClientInfo,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(pool, |p| insert_event!(p, event, client))?;
         Ok(())
     }
 
     /// Records an event where failing to record must not fail the request (logins, logouts):
     /// the failure is logged instead.
     pub async fn record_or_log(pool: &Pool, event: &Event, client: &ClientInfo) {
-        if let Err(err) = record(pool, event, client).await {
+        if let Err(err) = record_on_pool(pool, event, client).await {
             tracing::error!(error = %err, action = event.action.code(), "could not write the audit log");
         }
     }
 
     pub const PAGE_SIZE: i64 = 50;
 
+    /// A `LIKE` pattern matching text that contains `needle` literally: `\`, `%` and `_` are
+    /// escaped (use with `ESCAPE '\'`). Case is left alone: the SQL lower-cases both sides with
+    /// the database's own `lower`, so the two always agree on what lower case is.
+    fn contains_pattern(needle: &str) -> String {
+        let mut pattern = String::with_capacity(needle.len() + 2);
+        pattern.push('%');
+        for c in needle.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        pattern
+    }
+
     /// A page of the log, newest first: events older than `older_than` (an id), matching the
-    /// filter, whose actor or target contains `search`.
+    /// filter, whose actor or target contains `search` (case-insensitively).
     pub async fn list(
         pool: &Pool,
         filter: AuditFilter,
@@ -361,18 +400,29 @@ pub mod ssr {
                 .map(Action::code)
                 .collect(),
         };
+        // Placeholders are numbered in the order the values are bound below: the cursor, one per
+        // action code, the search pattern, the limit. The codes come from the closed `Action`
+        // enum, but they are bound all the same.
         let mut sql = String::from(
-            "SELECT id, at, action, actor, target, detail, ip, user_agent FROM audit_log WHERE id < ?1",
+            "SELECT id, at, action, actor, target, detail, ip, user_agent FROM audit_log WHERE id < $1",
         );
+        let mut next = 2;
         if !actions.is_empty() {
-            sql.push_str(" AND action IN (SELECT value FROM json_each(?2))");
+            let placeholders: Vec<String> = (next..next + actions.len())
+                .map(|n| format!("${n}"))
+                .collect();
+            next += actions.len();
+            sql.push_str(&format!(" AND action IN ({})", placeholders.join(", ")));
         }
-        if !search.is_empty() {
-            sql.push_str(
-                " AND (instr(lower(actor), lower(?3)) > 0 OR instr(lower(coalesce(target, '')), lower(?3)) > 0)",
-            );
+        let pattern = (!search.is_empty()).then(|| contains_pattern(search));
+        if pattern.is_some() {
+            sql.push_str(&format!(
+                " AND (lower(actor) LIKE lower(${next}) ESCAPE '\\'
+                       OR lower(coalesce(target, '')) LIKE lower(${next}) ESCAPE '\\')"
+            ));
+            next += 1;
         }
-        sql.push_str(" ORDER BY id DESC LIMIT ?4");
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${next}"));
         #[derive(sqlx::FromRow)]
         struct Stored {
             id: i64,
@@ -384,13 +434,16 @@ pub mod ssr {
             ip: Option<String>,
             user_agent: Option<String>,
         }
-        let rows: Vec<Stored> = sqlx::query_as(&sql)
-            .bind(older_than.unwrap_or(i64::MAX))
-            .bind(serde_json::to_string(&actions).unwrap_or_default())
-            .bind(search)
-            .bind(PAGE_SIZE + 1)
-            .fetch_all(pool)
-            .await?;
+        let rows: Vec<Stored> = on_pool!(pool, |p| {
+            let mut query = sqlx::query_as(&sql).bind(older_than.unwrap_or(i64::MAX));
+            for action in &actions {
+                query = query.bind(*action);
+            }
+            if let Some(pattern) = &pattern {
+                query = query.bind(pattern);
+            }
+            query.bind(PAGE_SIZE + 1).fetch_all(p).await
+        })?;
         let more = rows.len() as i64 > PAGE_SIZE;
         let rows: Vec<AuditRow> = rows
             .into_iter()
@@ -435,6 +488,12 @@ pub mod ssr {
             let info = ClientInfo::from_parts(&headers("1.2.3.4"), Some(peer), false);
             assert_eq!(info.ip.as_deref(), Some("10.0.0.5"));
             assert_eq!(info.user_agent.as_deref(), Some("TestBrowser/1.0"));
+        }
+
+        #[test]
+        fn search_patterns_match_their_text_literally() {
+            assert_eq!(contains_pattern("ada"), "%ada%");
+            assert_eq!(contains_pattern(r"50%_a\b"), r"%50\%\_a\\b%");
         }
 
         #[test]

@@ -65,7 +65,18 @@ pub struct Config {
     pub public_url: Url,
     /// The socket address the HTTP server binds.
     pub listen: SocketAddr,
-    pub database_url: String,
+    /// `sqlite://…` (the default, one file) or `postgres://…` (several instances). A secret: a
+    /// PostgreSQL URL may carry a password.
+    pub database_url: Secret,
+    /// Where session records live (`QUIRE_SESSION_STORE`).
+    pub session_store: SessionStoreConfig,
+    /// Where `/metrics` is served, apart from the app (`QUIRE_METRICS_LISTEN`); off when `None`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How logs are written (`QUIRE_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// A name for this instance, sent as the `X-Quire-Instance` response header
+    /// (`QUIRE_INSTANCE_NAME`): which instance behind a load balancer answered. Off by default.
+    pub instance_name: Option<String>,
     /// The OpenID providers, in the order their login buttons appear. Empty only when password
     /// login is on.
     pub providers: Vec<OidcConfig>,
@@ -82,6 +93,43 @@ pub struct Config {
     pub auto_login: bool,
     pub session_idle_minutes: i64,
     pub session_max_hours: i64,
+}
+
+/// Where session records are kept. The per-account session index always lives in the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionStoreConfig {
+    /// Beside the data: the SQLite or PostgreSQL store of tower-sessions-sqlx-store.
+    Database,
+    /// A Redis server shared by every instance (`redis://…`).
+    Redis(Secret),
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    /// Read before anything else is logged, so start-up errors come out in the chosen format.
+    pub fn from_env() -> Result<LogFormat, ConfigError> {
+        let _ = dotenvy::dotenv();
+        parse_log_format(std::env::var("QUIRE_LOG_FORMAT").ok().as_deref())
+    }
+}
+
+fn parse_log_format(raw: Option<&str>) -> Result<LogFormat, ConfigError> {
+    match raw.map(str::trim).filter(|v| !v.is_empty()) {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(err(
+            "QUIRE_LOG_FORMAT",
+            format!("is {other:?}; use text or json"),
+        )),
+    }
 }
 
 /// A configuration value that is missing or cannot be used. Displays as one line.
@@ -150,11 +198,48 @@ impl Config {
         })?;
 
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
+        if crate::db::Backend::of_url(&database_url).is_none() {
             return Err(err(
                 "DATABASE_URL",
-                "must be a sqlite: URL (for example sqlite://data/quire.db); PostgreSQL support is planned",
+                "must be a sqlite: URL (for example sqlite://data/quire.db) or a postgres:// URL (for example postgres://quire@db.internal/quire)",
             ));
+        }
+        let database_url = Secret::new(database_url);
+
+        let session_store = match get("QUIRE_SESSION_STORE") {
+            None => SessionStoreConfig::Database,
+            Some(v) if v == "database" => SessionStoreConfig::Database,
+            Some(v) if v.starts_with("redis://") || v.starts_with("rediss://") => {
+                SessionStoreConfig::Redis(Secret::new(v))
+            }
+            Some(_) => return Err(err(
+                "QUIRE_SESSION_STORE",
+                "must be database (the default) or a redis:// URL such as redis://127.0.0.1:6379",
+            )),
+        };
+        let metrics_listen = get("QUIRE_METRICS_LISTEN")
+            .map(|raw| {
+                raw.parse::<SocketAddr>().map_err(|_| {
+                    err(
+                        "QUIRE_METRICS_LISTEN",
+                        format!("is {raw:?}, which is not an address like 127.0.0.1:9100"),
+                    )
+                })
+            })
+            .transpose()?;
+        let log_format = parse_log_format(get("QUIRE_LOG_FORMAT").as_deref())?;
+        let instance_name = get("QUIRE_INSTANCE_NAME");
+        if let Some(name) = &instance_name {
+            let fits = name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !fits {
+                return Err(err(
+                    "QUIRE_INSTANCE_NAME",
+                    "may hold up to 64 letters, digits, '-', '_' and '.'",
+                ));
+            }
         }
 
         let password_login = get("QUIRE_PASSWORD_LOGIN")
@@ -216,6 +301,10 @@ impl Config {
             public_url,
             listen,
             database_url,
+            session_store,
+            metrics_listen,
+            log_format,
+            instance_name,
             providers,
             password_login,
             admin_emails,
@@ -499,7 +588,7 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
         assert_eq!(c.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
-        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
         assert_eq!(c.providers[0].scopes, vec!["email", "profile"]);
         assert_eq!(c.providers[0].id, DEFAULT_PROVIDER_ID);
         assert!(!c.password_login);
@@ -600,11 +689,54 @@ mod tests {
     }
 
     #[test]
-    fn only_sqlite_database_urls_are_accepted_for_now() {
+    fn database_urls_name_sqlite_or_postgresql() {
         assert_eq!(
             config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
             "DATABASE_URL"
         );
+        let c = config(&[("DATABASE_URL", "postgres://quire:pw@db/quire")]).unwrap();
+        assert_eq!(c.database_url.expose(), "postgres://quire:pw@db/quire");
+        assert!(
+            !format!("{c:?}").contains(":pw@"),
+            "the password is redacted"
+        );
+    }
+
+    #[test]
+    fn sessions_live_in_the_database_unless_redis_is_named() {
+        assert_eq!(
+            config(&[]).unwrap().session_store,
+            SessionStoreConfig::Database
+        );
+        let c = config(&[("QUIRE_SESSION_STORE", "redis://127.0.0.1:6379")]).unwrap();
+        assert!(matches!(c.session_store, SessionStoreConfig::Redis(_)));
+        let e = config(&[("QUIRE_SESSION_STORE", "memcached://x")]).unwrap_err();
+        assert_eq!(e.var, "QUIRE_SESSION_STORE");
+    }
+
+    #[test]
+    fn operations_settings_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.metrics_listen, c.log_format, c.instance_name),
+            (None, LogFormat::Text, None)
+        );
+        let c = config(&[
+            ("QUIRE_METRICS_LISTEN", "127.0.0.1:9100"),
+            ("QUIRE_LOG_FORMAT", "json"),
+            ("QUIRE_INSTANCE_NAME", "quire-a"),
+        ])
+        .unwrap();
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.instance_name.as_deref(), Some("quire-a"));
+        for (var, value) in [
+            ("QUIRE_METRICS_LISTEN", "9100"),
+            ("QUIRE_LOG_FORMAT", "yaml"),
+            ("QUIRE_INSTANCE_NAME", "a b"),
+        ] {
+            assert_eq!(config(&[(var, value)]).unwrap_err().var, var);
+        }
     }
 
     #[test]

@@ -1,35 +1,262 @@
-//! The database pool: opening SQLite with the settings Quire relies on, and applying migrations.
+//! The database: one [`Pool`] over SQLite or PostgreSQL, chosen by `DATABASE_URL`, the
+//! migrations of each backend, and the two macros every repository runs its statements through.
+//!
+//! How the two backends share the repositories: a statement is written once, with `$1, $2, …`
+//! placeholders (SQLite accepts them too, and sqlx binds them by number on both), and run through
+//! [`on_pool!`] or [`on_tx!`], which expand the same statement once per backend so each is
+//! type-checked against its own driver. Where the SQL must differ (full-text search, date
+//! arithmetic, locking), the repository matches on the pool and writes the two statements next to
+//! each other. Values have the same representation on both backends — RFC 3339 UTC text for
+//! timestamps, `YYYY-MM-DD` text for days, 64-bit integers for ids and Unix seconds, booleans as
+//! booleans — so a row decodes into the same Rust type from either, keyset cursors order the
+//! same way, and `server migrate-db` copies values unchanged.
 //!
 //! Invariant: SQL lives in one repository module per capability (for example `auth::users`); this
-//! module only opens the pool.
+//! module only opens the pool, begins transactions and applies migrations.
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use std::{str::FromStr, time::Duration};
 
-pub type Pool = SqlitePool;
+/// Which database a [`Pool`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
-/// Opens (creating if needed) the SQLite database at `url` and applies pending migrations.
-///
-/// WAL lets readers proceed while one writer writes; `synchronous=NORMAL` is safe with WAL (a power
-/// cut may lose the last transactions, never corrupt the file); the busy timeout turns brief writer
-/// contention into waiting instead of errors.
-pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
-    if let Some(parent) = options.get_filename().parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+impl Backend {
+    /// The backend a `DATABASE_URL` names, if any.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
         }
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
-    sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-    Ok(pool)
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// A connection pool to either backend. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction on either backend. Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs one statement on whichever backend `pool` is: `on_pool!(pool, |p| sqlx::query("…")
+/// .bind(x).execute(p).await)`. The body is expanded once per backend, so it must use `$N`
+/// placeholders and SQL both backends understand.
+#[macro_export]
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            $crate::db::Pool::Sqlite($p) => $body,
+            $crate::db::Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Like [`on_pool!`], inside a transaction: `$c` is the transaction's connection.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+            $crate::db::Tx::Postgres(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// How many connections each instance keeps at most. Several instances share one PostgreSQL
+/// server, whose default limit is 100 connections.
+const MAX_CONNECTIONS: u32 = 8;
+
+impl Pool {
+    /// Opens the database `url` names (`sqlite://…` creates the file if needed; `postgres://…`)
+    /// and applies pending migrations.
+    ///
+    /// SQLite: WAL lets readers proceed while one writer writes; `synchronous=NORMAL` is safe
+    /// with WAL (a power cut may lose the last transactions, never corrupt the file); the busy
+    /// timeout turns brief writer contention into waiting instead of errors.
+    ///
+    /// PostgreSQL: sqlx's migrator holds an advisory lock (keyed by the database name) while it
+    /// applies migrations, so several instances starting at once on an empty database apply each
+    /// migration exactly once; the others wait and then find nothing left to do.
+    pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
+        let pool = Pool::open(url).await?;
+        pool.migrate().await?;
+        Ok(pool)
+    }
+
+    /// Opens the pool without applying migrations.
+    pub async fn open(url: &str) -> Result<Pool, sqlx::Error> {
+        match Backend::of_url(url) {
+            Some(Backend::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                if let Some(parent) = options.get_filename().parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+                    }
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(MAX_CONNECTIONS)
+                    .connect_with(options)
+                    .await?;
+                Ok(Pool::Sqlite(pool))
+            }
+            Some(Backend::Postgres) => {
+                let options = PgConnectOptions::from_str(url)?.application_name("quire");
+                let pool = PgPoolOptions::new()
+                    .max_connections(MAX_CONNECTIONS)
+                    // A request waits this long for a connection, then gets "temporarily
+                    // unavailable" rather than hanging while the database is down.
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await?;
+                Ok(Pool::Postgres(pool))
+            }
+            None => Err(sqlx::Error::Configuration(
+                "DATABASE_URL must start with sqlite: or postgres://".into(),
+            )),
+        }
+    }
+
+    /// Applies the backend's pending migrations (`migrations/sqlite` or `migrations/postgres`).
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Pool::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so two writers queue for it instead of one failing with "database is locked"
+    /// half-way through; PostgreSQL locks rows as they are written.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// One round trip to the database (readiness).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Connections open and idle, for the metrics.
+    pub fn connections(&self) -> (u32, usize) {
+        match self {
+            Pool::Sqlite(p) => (p.size(), p.num_idle()),
+            Pool::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Whether an error means the database could not be reached (down, restarting, out of
+/// connections) rather than that a statement was wrong: such requests answer 503 "temporarily
+/// unavailable", and the pool reconnects by itself when the database is back.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            // SQLite: busy/locked beyond the busy timeout; PostgreSQL: class 57 (operator
+            // intervention: admin shutdown, cannot connect now) and 08 (connection exceptions).
+            let code = db.code().unwrap_or_default();
+            code.starts_with("57") || code.starts_with("08") || code == "5" || code == "6"
+        }
+        _ => false,
+    }
+}
+
+impl Pool {
+    /// Runs `work` while this instance holds the PostgreSQL advisory lock `name`, so that several
+    /// instances doing the same start-up step (preparing the session table) take turns. SQLite
+    /// has one writer at a time anyway, so there it just runs `work`.
+    pub async fn exclusively<T>(
+        &self,
+        name: &str,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, sqlx::Error> {
+        match self {
+            Pool::Sqlite(_) => Ok(work.await),
+            Pool::Postgres(pool) => {
+                // A session-level lock lives on one connection: hold that connection throughout.
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+                    .bind(name)
+                    .execute(&mut *conn)
+                    .await?;
+                let out = work.await;
+                sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+                    .bind(name)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(out)
+            }
+        }
+    }
 }

@@ -24,6 +24,8 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod move_db;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use components::flash::FlashBanner;

@@ -133,14 +133,14 @@ async fn main() {
     println!("seeded in {:.1} s", seed_start.elapsed().as_secs_f64());
 
     // The cursor that starts the 1,000th page: after 999 pages of 20.
-    let (date, id): (String, i64) = sqlx::query_as(
-        "SELECT entry_date, id FROM entries WHERE user_id = ?1 AND deleted_at IS NULL
-         ORDER BY entry_date DESC, id DESC LIMIT 1 OFFSET ?2",
+    let (date, id): (String, i64) = app::on_pool!(&app.quire.state.db, |p| sqlx::query_as(
+        "SELECT entry_date, id FROM entries WHERE user_id = $1 AND deleted_at IS NULL
+         ORDER BY entry_date DESC, id DESC LIMIT 1 OFFSET $2",
     )
     .bind(user_id)
     .bind(999 * 20 - 1)
-    .fetch_one(&app.quire.state.db)
-    .await
+    .fetch_one(p)
+    .await)
     .unwrap();
     let deep = format!("/journal?before={}", app::entries::encode_cursor(&date, id));
 

@@ -2,10 +2,12 @@
 //! and migrations, session layer, OpenID provider client, security layers, routes — and owns the
 //! background tasks. Business rules live in the `app` crate.
 
+pub mod ops;
 pub mod security;
 
 use app::auth::oidc::OidcService;
 use app::config::Config;
+use app::db::Pool;
 use app::session::ssr::SessionPolicy;
 use app::state::AppState;
 use app::{shell, App};
@@ -20,8 +22,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
-use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "quire_session";
@@ -31,8 +33,10 @@ pub const SESSION_COOKIE: &str = "quire_session";
 pub enum StartError {
     #[error("cannot open the database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("cannot prepare the session store: {0}")]
+    #[error("cannot reach the session store: {0}")]
     Sessions(String),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(String),
     #[error("cannot set up the OpenID client: {0}")]
     Oidc(String),
 }
@@ -42,12 +46,77 @@ pub struct Quire {
     pub router: Router,
     pub state: AppState,
     pub background: Vec<JoinHandle<()>>,
+    /// Readiness: flipped by [`Quire::begin_shutdown`] so load balancers stop sending traffic.
+    pub readiness: ops::Readiness,
+    /// The `/metrics` app for `QUIRE_METRICS_LISTEN`, when that is set.
+    pub metrics: Option<Router>,
 }
 
 impl Quire {
+    /// The first step of a graceful stop: `/readyz` answers 503 from now on.
+    pub fn begin_shutdown(&self) {
+        self.readiness.shutting_down();
+    }
+
     pub fn shutdown(&self) {
+        self.begin_shutdown();
         for task in &self.background {
             task.abort();
+        }
+    }
+}
+
+/// Keeps a sqlx session store's table free of expired records. Every instance runs one; the
+/// deletes are idempotent, so several at once only repeat each other's work.
+fn spawn_expired_deletion(store: impl ExpiredDeletion + Clone) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = store
+            .continuously_delete_expired(tokio::time::Duration::from_secs(300))
+            .await
+        {
+            tracing::error!(error = %e, "expired-session cleanup stopped");
+        }
+    })
+}
+
+/// Opens the configured session store: beside the data (SQLite or PostgreSQL), or in Redis.
+async fn session_store(
+    config: &Config,
+    db: &Pool,
+    background: &mut Vec<JoinHandle<()>>,
+) -> Result<app::session::store::IndexedStore, StartError> {
+    use app::config::SessionStoreConfig;
+    use app::session::store::IndexedStore;
+    let sessions_err = |e: &dyn std::fmt::Display| StartError::Sessions(e.to_string());
+    match (&config.session_store, db) {
+        (SessionStoreConfig::Database, Pool::Sqlite(pool)) => {
+            let store = SqliteStore::new(pool.clone());
+            store.migrate().await.map_err(|e| sessions_err(&e))?;
+            background.push(spawn_expired_deletion(store.clone()));
+            Ok(IndexedStore::new(store, db.clone()))
+        }
+        (SessionStoreConfig::Database, Pool::Postgres(pool)) => {
+            let store = PostgresStore::new(pool.clone());
+            // Its `create … if not exists` statements can collide when instances start together.
+            db.exclusively("quire.session-store", store.migrate())
+                .await?
+                .map_err(|e| sessions_err(&e))?;
+            background.push(spawn_expired_deletion(store.clone()));
+            Ok(IndexedStore::new(store, db.clone()))
+        }
+        (SessionStoreConfig::Redis(url), _) => {
+            use tower_sessions_redis_store::fred::prelude::{
+                ClientLike, Config as RedisConfig, Pool as RedisPool,
+            };
+            let redis_config = RedisConfig::from_url(url.expose()).map_err(|e| sessions_err(&e))?;
+            let pool =
+                RedisPool::new(redis_config, None, None, None, 4).map_err(|e| sessions_err(&e))?;
+            pool.init().await.map_err(|e| sessions_err(&e))?;
+            // Redis expires records by itself (each is stored with its expiry).
+            Ok(IndexedStore::new(
+                tower_sessions_redis_store::RedisStore::new(pool),
+                db.clone(),
+            ))
         }
     }
 }
@@ -55,31 +124,14 @@ impl Quire {
 /// Builds Quire. The OpenID provider does not have to be up: discovery is retried in the
 /// background and "Log in" explains the outage meanwhile.
 pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quire, StartError> {
-    let db = app::db::connect(&config.database_url).await?;
-
-    let store = SqliteStore::new(db.clone());
-    store
-        .migrate()
-        .await
-        .map_err(|e| StartError::Sessions(e.to_string()))?;
+    let db = Pool::connect(config.database_url.expose()).await?;
     let mut background = Vec::new();
-    {
-        use tower_sessions::ExpiredDeletion;
-        let store = store.clone();
-        background.push(tokio::spawn(async move {
-            if let Err(e) = store
-                .continuously_delete_expired(tokio::time::Duration::from_secs(300))
-                .await
-            {
-                tracing::error!(error = %e, "expired-session cleanup stopped");
-            }
-        }));
-    }
-
-    let sessions = app::session::store::IndexedStore::new(store.clone(), db.clone());
+    let sessions = session_store(&config, &db, &mut background).await?;
     {
         // Entries stay in the trash for TRASH_DAYS, then go for good; expired sessions leave the
         // account index (the store's own task deletes the records); old login-failure counters go.
+        // Every instance runs this: each step is an idempotent delete of what is past its date,
+        // so N instances only repeat each other's work, never conflict.
         let db = db.clone();
         let sessions = sessions.clone();
         background.push(tokio::spawn(async move {
@@ -130,10 +182,11 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         session_policy: policy,
         sessions,
     };
+    let readiness = ops::Readiness::new(state.db.clone(), state.sessions.clone());
     let routes = generate_route_list(App);
     let router = Router::new()
         .route("/auth/callback", get(app::auth::oidc::callback))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(ops::health_routes(readiness.clone()))
         .route(
             "/export/quire.json",
             get(app::entries::transfer::export_json),
@@ -170,12 +223,28 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         ))
         .layer(middleware::from_fn(security::security_headers))
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(ops::record_request))
         .layer(TraceLayer::new_for_http());
+    let router = match &state.config.instance_name {
+        Some(name) => router.layer(ops::instance_header(name)),
+        None => router,
+    };
+
+    let metrics = match state.config.metrics_listen {
+        Some(_) => Some(ops::metrics_router(
+            ops::prometheus().map_err(StartError::Metrics)?,
+            state.db.clone(),
+            state.sessions.clone(),
+        )),
+        None => None,
+    };
 
     Ok(Quire {
         router,
         state,
         background,
+        readiness,
+        metrics,
     })
 }
 

@@ -1,22 +1,44 @@
 //! `server`: starts Quire. Reads the configuration once, builds the app, serves it until Ctrl-C or
-//! SIGTERM, then stops gracefully (in-flight requests finish).
+//! SIGTERM, then drains: `/readyz` turns 503, no new connections are accepted, requests in
+//! flight finish (for at most [`DRAIN_LIMIT`]), and the process exits 0.
+//!
+//! Also the command-line tools: `server admin …` (account recovery) and `server migrate-db`
+//! (moving an instance from SQLite to PostgreSQL).
 
-use app::config::Config;
+use app::config::{Config, LogFormat};
+use std::future::IntoFuture;
 use std::process::ExitCode;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
+
+/// How long requests in flight at shutdown may take to finish before the process exits anyway.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+fn init_logging() -> Result<(), String> {
+    let format = LogFormat::from_env().map_err(|e| e.to_string())?;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        // One JSON object per line; fields are what the code logs (never secrets, see config).
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    Ok(())
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,tower_sessions=warn,sqlx=warn")),
-        )
-        .init();
+    if let Err(e) = init_logging() {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
 
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("admin") {
-        return admin_command(&args[1..]).await;
+    match args.first().map(String::as_str) {
+        Some("admin") => return admin_command(&args[1..]).await,
+        Some("migrate-db") => return migrate_db_command(&args[1..]).await,
+        _ => {}
     }
 
     let config = match Config::from_env() {
@@ -45,21 +67,58 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let (Some(addr), Some(metrics)) = (quire.state.config.metrics_listen, quire.metrics.clone())
+    {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                tracing::info!(%addr, "metrics at /metrics");
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, metrics).await {
+                        tracing::error!(error = %e, "metrics listener stopped");
+                    }
+                });
+            }
+            Err(e) => {
+                eprintln!("quire: cannot listen on {addr} for metrics: {e} (QUIRE_METRICS_LISTEN)");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     tracing::info!(%listen, public_url = %public_url, "Quire is ready");
     // No Nagle delay: responses go out as soon as they are written.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let served = axum::serve(
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(
         listener,
         quire
             .router
             .clone()
             .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
+    .with_graceful_shutdown(async {
+        let _ = stop_rx.await;
+    });
+    let mut serve = std::pin::pin!(serve.into_future());
+    let served = tokio::select! {
+        served = &mut serve => served,
+        () = shutdown_signal() => {
+            // Readiness first, so a load balancer stops sending; then stop accepting and let the
+            // requests in flight finish, within a bound.
+            quire.begin_shutdown();
+            let _ = stop_tx.send(());
+            match tokio::time::timeout(DRAIN_LIMIT, &mut serve).await {
+                Ok(served) => served,
+                Err(_) => {
+                    tracing::warn!("requests still running after {DRAIN_LIMIT:?}; exiting anyway");
+                    Ok(())
+                }
+            }
+        }
+    };
     quire.shutdown();
+    quire.state.db.close().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -77,10 +136,10 @@ async fn admin_command(args: &[String]) -> ExitCode {
         .ok()
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| app::config::DEFAULT_DATABASE_URL.to_owned());
-    let pool = match app::db::connect(&url).await {
+    let pool = match app::db::Pool::connect(&url).await {
         Ok(pool) => pool,
         Err(e) => {
-            eprintln!("quire: cannot open the database {url}: {e}");
+            eprintln!("quire: cannot open the database (DATABASE_URL): {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -116,4 +175,35 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// `server migrate-db --from sqlite://… --to postgres://…` (see `app::move_db`).
+async fn migrate_db_command(args: &[String]) -> ExitCode {
+    let mut from = None;
+    let mut to = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--from" => from = rest.next().cloned(),
+            "--to" => to = rest.next().cloned(),
+            other => {
+                eprintln!("quire migrate-db: unknown argument {other:?}\nusage: server migrate-db --from sqlite://data/quire.db --to postgres://user@host/db");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (Some(from), Some(to)) = (from, to) else {
+        eprintln!(
+            "usage: server migrate-db --from sqlite://data/quire.db --to postgres://user@host/db"
+        );
+        return ExitCode::from(2);
+    };
+    let mut out = std::io::stdout();
+    match app::move_db::run(&from, &to, &mut out).await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quire migrate-db: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

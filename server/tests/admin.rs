@@ -84,11 +84,14 @@ async fn every_admin_function_itself_rechecks_the_role_in_the_database() {
     let (app, provider) = start(&[]).await;
     let admin = logged_in(&app, &provider, TestUser::admin()).await;
     let id = admin.me().await.unwrap().id;
-    sqlx::query("UPDATE users SET role = 'user', admin_by_email = 0 WHERE id = ?1")
-        .bind(id)
-        .execute(&app.quire.state.db)
-        .await
-        .unwrap();
+    app::on_pool!(&app.quire.state.db, |p| sqlx::query(
+        "UPDATE users SET role = 'user', admin_by_email = FALSE WHERE id = $1"
+    )
+    .bind(id)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     for path in admin_fn_paths() {
         let (status, body) = admin
             .call(path.trim_start_matches("/api/"), ADMIN_ARGS)
@@ -189,11 +192,14 @@ async fn the_last_admin_cannot_be_demoted_disabled_or_deleted() {
         label: "test".into(),
     };
     let client = Default::default();
-    sqlx::query("UPDATE users SET admin_by_email = 0, promoted = 1 WHERE id = ?1")
-        .bind(admin_id)
-        .execute(db)
-        .await
-        .unwrap();
+    app::on_pool!(db, |p| sqlx::query(
+        "UPDATE users SET admin_by_email = FALSE, promoted = TRUE WHERE id = $1"
+    )
+    .bind(admin_id)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     for change in [Change::Demote, Change::Disable, Change::Delete] {
         match apply(db, &actor, admin_id, change, &client).await.unwrap() {
             Outcome::Refused(reason) => assert!(reason.contains("last admin"), "{reason}"),
@@ -335,11 +341,13 @@ async fn deleting_an_account_needs_the_typed_email_and_removes_its_entries() {
         .await;
     assert!(status.is_success(), "{status} {body}");
     assert_eq!(bob.me().await, None);
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entries WHERE user_id = ?1")
-        .bind(bob_id)
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let left: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM entries WHERE user_id = $1"
+    )
+    .bind(bob_id)
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(left, 0);
     let (status, _) = admin.call("admin/user", &[("id", &id)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -382,10 +390,12 @@ async fn with_sign_up_closed_newcomers_are_refused_and_existing_people_still_log
         .as_str()
         .unwrap()
         .starts_with("signup_closed"));
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let users: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(users, 2, "no account was created for Carol");
 }
 
@@ -487,14 +497,20 @@ async fn the_audit_log_records_who_did_what_to_whom_from_where_newest_first() {
         .contains("Ada")
         || r["target"].as_str().unwrap_or("").contains("Ada")));
 
-    let tampering = sqlx::query("UPDATE audit_log SET actor = 'nobody'")
-        .execute(&app.quire.state.db)
-        .await;
+    let tampering = app::on_pool!(&app.quire.state.db, |p| sqlx::query(
+        "UPDATE audit_log SET actor = 'nobody'"
+    )
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()));
     assert!(tampering.is_err(), "append-only");
-    assert!(sqlx::query("DELETE FROM audit_log")
-        .execute(&app.quire.state.db)
-        .await
-        .is_err());
+    assert!(app::on_pool!(&app.quire.state.db, |p| sqlx::query(
+        "DELETE FROM audit_log"
+    )
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))
+    .is_err());
 }
 
 #[tokio::test]
@@ -696,15 +712,14 @@ async fn the_account_table_and_the_audit_log_come_in_pages() {
     let admin = logged_in(&app, &provider, TestUser::admin()).await;
     let db = &app.quire.state.db;
     for n in 0..30 {
-        sqlx::query(
+        app::on_pool!(db, |p| sqlx::query(
             "INSERT INTO users (issuer, subject, email, email_verified, display_name, created_at, last_login_at)
-             VALUES ('https://id.example', ?1, ?2, 1, ?3, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+             VALUES ('https://id.example', $1, $2, TRUE, $3, '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
         )
         .bind(format!("sub-{n}"))
         .bind(format!("writer{n:02}@example.com"))
         .bind(format!("Writer {n:02}"))
-        .execute(db)
-        .await
+        .execute(p).await.map(|done| done.rows_affected()))
         .unwrap();
     }
     let (_, first) = admin
@@ -742,7 +757,9 @@ async fn the_account_table_and_the_audit_log_come_in_pages() {
     for n in 0..60 {
         let event =
             app::audit::ssr::Event::new(app::audit::Action::Logout, None, format!("Writer {n:02}"));
-        app::audit::ssr::record(db, &event, &client).await.unwrap();
+        app::audit::ssr::record_on_pool(db, &event, &client)
+            .await
+            .unwrap();
     }
     let (_, page) = admin
         .call("admin/audit", &[("filter", "logouts"), ("q", "")])

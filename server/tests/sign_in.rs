@@ -110,18 +110,22 @@ impl Browser {
 
 /// The id of the one linked identity there is.
 async fn only_linked_id(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT id FROM linked_identities")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap()
+    app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT id FROM linked_identities"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap()
 }
 
 async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?1")
-        .bind(action)
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap()
+    app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+    )
+    .bind(action)
+    .fetch_one(p)
+    .await)
+    .unwrap()
 }
 
 fn query_param(url: &str, name: &str) -> Option<String> {
@@ -306,10 +310,12 @@ async fn linking_needs_the_same_person_still_logged_in() {
     b.post_form("/api/auth/logout", "").await;
     let to = location(&b.get(&callback).await);
     assert!(to.starts_with("/login/error?reason=expired"), "{to}");
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM linked_identities")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let count: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM linked_identities"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(count, 0);
 }
 
@@ -360,10 +366,12 @@ async fn unlinking_removes_the_way_in_while_another_remains() {
         .unwrap()
         .message
         .contains("not linked to your account"));
-    let still: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM linked_identities")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let still: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM linked_identities"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(still, 1);
 }
 
@@ -381,11 +389,12 @@ async fn the_only_remaining_way_to_log_in_cannot_be_unlinked() {
         TestUser::new("alice-at-corp", "alice@corp.example", true, "A"),
     )
     .await;
-    sqlx::query(
+    app::on_pool!(&app.quire.state.db, |p| sqlx::query(
         "UPDATE users SET issuer = 'https://retired.example' WHERE email = 'alice@example.com'",
     )
-    .execute(&app.quire.state.db)
+    .execute(p)
     .await
+    .map(|done| done.rows_affected()))
     .unwrap();
     let settings = b.page("/settings").await;
     assert!(
@@ -427,10 +436,12 @@ async fn password_login_is_off_unless_switched_on() {
         .register("Ada", "ada@example.com", PASSWORD, PASSWORD)
         .await;
     assert_eq!(location(&res), "/login");
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let users: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(users, 0);
     assert_eq!(
         location(&b.password_login("ada@example.com", PASSWORD).await),
@@ -461,11 +472,13 @@ async fn register_log_out_and_log_in_with_a_password() {
         .unwrap()
         .message
         .contains("Welcome to Quire, Ada Lovelace"));
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?1")
-        .bind(me.id)
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap();
+    let stored: String = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE id = $1"
+    )
+    .bind(me.id)
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert!(
         stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{stored}"
@@ -620,11 +633,11 @@ async fn unknown_account_and_wrong_password_get_the_identical_response() {
     assert!(page1.contains("That email and password don’t match an account"));
 
     // The audit log, for admins, does tell them apart.
-    let details: Vec<String> = sqlx::query_scalar(
+    let details: Vec<String> = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
         "SELECT detail FROM audit_log WHERE action = 'login.password_failed' ORDER BY id",
     )
-    .fetch_all(&app.quire.state.db)
-    .await
+    .fetch_all(p)
+    .await)
     .unwrap();
     assert_eq!(details, ["wrong password", "no account with this email"]);
 }
@@ -644,19 +657,24 @@ fn without_nonce(page: &str) -> String {
 }
 
 async fn lock_until(app: &TestApp, key: &str) -> i64 {
-    sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = ?1")
-        .bind(key)
-        .fetch_one(&app.quire.state.db)
-        .await
-        .unwrap()
+    app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT locked_until FROM login_throttle WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_one(p)
+    .await)
+    .unwrap()
 }
 
 /// Moves a lock into the past, as if its delay had been waited out.
 async fn wait_out(app: &TestApp) {
-    sqlx::query("UPDATE login_throttle SET locked_until = 0")
-        .execute(&app.quire.state.db)
-        .await
-        .unwrap();
+    app::on_pool!(&app.quire.state.db, |p| sqlx::query(
+        "UPDATE login_throttle SET locked_until = 0"
+    )
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
 }
 
 #[tokio::test]
@@ -722,11 +740,12 @@ async fn repeated_failures_lock_an_account_for_growing_delays_and_say_until_when
         location(&b.password_login("ada@example.com", PASSWORD).await),
         "/journal"
     );
-    let left: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle WHERE key LIKE 'account:%'")
-            .fetch_one(&app.quire.state.db)
-            .await
-            .unwrap();
+    let left: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM login_throttle WHERE key LIKE 'account:%'"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(left, 0);
     assert_eq!(
         audit_count(&app, "login.password_failed").await,
@@ -894,14 +913,15 @@ async fn an_admin_creates_an_account_and_its_one_time_link_sets_the_password() {
         page.contains("One-time set-password link") && page.contains(&link.replace('&', "&amp;"))
     );
     assert_eq!(audit_count(&app, "user.create").await, 1);
-    let stored: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM password_tokens WHERE token_hash = ?1")
-            .bind(app::auth::password::token_digest(
-                &query_param(&link, "token").unwrap(),
-            ))
-            .fetch_one(&app.quire.state.db)
-            .await
-            .unwrap();
+    let stored: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM password_tokens WHERE token_hash = $1"
+    )
+    .bind(app::auth::password::token_digest(
+        &query_param(&link, "token").unwrap(),
+    ))
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(stored, 1, "only the token's digest is stored");
 
     // Before the link is used there is no password to guess.
@@ -1002,10 +1022,13 @@ async fn a_disabled_local_account_cannot_log_in_with_its_password() {
     let b = Browser::new(&app);
     b.register("Ada", "ada@example.com", PASSWORD, PASSWORD)
         .await;
-    sqlx::query("UPDATE users SET disabled_at = '2026-01-01T00:00:00Z'")
-        .execute(&app.quire.state.db)
-        .await
-        .unwrap();
+    app::on_pool!(&app.quire.state.db, |p| sqlx::query(
+        "UPDATE users SET disabled_at = '2026-01-01T00:00:00Z'"
+    )
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))
+    .unwrap();
     let other = Browser::new(&app);
     let to = location(&other.password_login("ada@example.com", PASSWORD).await);
     assert_eq!(to, "/login/error?reason=disabled");
@@ -1112,11 +1135,11 @@ async fn a_linked_identity_lets_its_owner_in_but_never_changes_the_role() {
         !me.is_admin(),
         "roles come from the identity that created the account"
     );
-    let via: String = sqlx::query_scalar(
+    let via: String = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
         "SELECT detail FROM audit_log WHERE action = 'login' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_one(&app.quire.state.db)
-    .await
+    .fetch_one(p)
+    .await)
     .unwrap();
     assert!(
         via.contains("via Corp ID") && via.contains("linked identity"),
@@ -1183,11 +1206,12 @@ async fn a_good_password_does_not_leave_the_address_locked_by_its_own_attempt() 
         0,
         "no lock left behind"
     );
-    let failures: i64 =
-        sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = 'ip:127.0.0.1'")
-            .fetch_one(&app.quire.state.db)
-            .await
-            .unwrap();
+    let failures: i64 = app::on_pool!(&app.quire.state.db, |p| sqlx::query_scalar(
+        "SELECT failures FROM login_throttle WHERE key = 'ip:127.0.0.1'"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(failures, 11, "the others' failures still count");
 }
 

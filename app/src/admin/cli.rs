@@ -14,7 +14,8 @@ commands:
   promote <email or id>   make an account admin (kept until an admin demotes it)
   enable <email or id>    let a disabled account log in again
 
-The database is DATABASE_URL (default sqlite://data/quire.db), read from the environment or .env.";
+The database is DATABASE_URL (sqlite://… or postgres://…; default sqlite://data/quire.db), read
+from the environment or .env.";
 
 /// Runs one command and returns what to print, or an error sentence.
 pub async fn run(pool: &Pool, args: &[String]) -> Result<String, String> {

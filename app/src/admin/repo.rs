@@ -2,61 +2,101 @@
 //! settings. Admins manage accounts: nothing here reads journal content (entries are only
 //! counted).
 //!
-//! Every account action runs in one `BEGIN IMMEDIATE` transaction together with its audit record,
-//! so the last-admin check and the change cannot interleave with another admin's action, and an
-//! action is never done without being logged.
+//! Every statement runs on SQLite and on PostgreSQL (see `crate::db`); where they differ (the
+//! database's size, locking in [`apply`]) the two statements sit side by side.
+//!
+//! Every account action runs in one write transaction together with its audit record, so the
+//! last-admin check and the change cannot interleave with another admin's action, and an action
+//! is never done without being logged. On SQLite the transaction begins `IMMEDIATE`, which
+//! serialises writers; on PostgreSQL [`apply`] takes a transaction-scoped advisory lock and locks
+//! the rows it reads (`FOR UPDATE`) to the same effect.
 
 use super::{DayCount, Overview, UserFilter, UserRow, UserSort, UserStatus};
-use crate::audit::ssr::{record, ClientInfo, Event};
+use crate::audit::ssr::{record, record_on_pool, ClientInfo, Event};
 use crate::audit::{person_label, Action};
 use crate::auth::policy::SignupPolicy;
 use crate::auth::users::other_enabled_admins;
 use crate::config::SignupOverrides;
-use crate::db::Pool;
+use crate::db::{Pool, Tx};
 use crate::session::Role;
-use chrono::{Duration, Utc};
+use crate::{on_pool, on_tx};
+use chrono::{Duration, SecondsFormat, Utc};
 
 pub const PAGE_SIZE: i64 = 25;
+/// PostgreSQL advisory lock key that serialises account actions ([`apply`]): "QUIREADM".
+const ACCOUNT_ACTION_LOCK: i64 = 0x5155_4952_4541_444D;
 /// Days the overview's chart covers.
 pub const CHART_DAYS: i64 = 90;
 
+/// Now as stored: RFC 3339 UTC to the second, `2026-12-03T10:00:00Z`.
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 fn since(days: i64) -> String {
-    (Utc::now() - Duration::days(days)).to_rfc3339()
+    (Utc::now() - Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A `LIKE` pattern matching text that contains `needle` literally: `\`, `%` and `_` are
+/// escaped (use with `ESCAPE '\'`). Case is left alone: the SQL lower-cases both sides with the
+/// database's own `lower`, so the two always agree on what lower case is.
+fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// The overview's numbers, except active sessions (which the session store counts).
 pub async fn overview(pool: &Pool) -> Result<Overview, sqlx::Error> {
     let (users_total, users_disabled, admins, active_7, active_30): (i64, i64, i64, i64, i64) =
-        sqlx::query_as(
+        on_pool!(pool, |p| sqlx::query_as(
             "SELECT COUNT(*),
-                    COALESCE(SUM(disabled_at IS NOT NULL), 0),
-                    COALESCE(SUM(role = 'admin' AND disabled_at IS NULL), 0),
-                    COALESCE(SUM(last_seen_at >= ?1), 0),
-                    COALESCE(SUM(last_seen_at >= ?2), 0)
+                    COUNT(*) FILTER (WHERE disabled_at IS NOT NULL),
+                    COUNT(*) FILTER (WHERE role = 'admin' AND disabled_at IS NULL),
+                    COUNT(*) FILTER (WHERE last_seen_at >= $1),
+                    COUNT(*) FILTER (WHERE last_seen_at >= $2)
              FROM users",
         )
         .bind(since(7))
         .bind(since(30))
-        .fetch_one(pool)
-        .await?;
-    let (entries_total, entries_7): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(created_at >= ?1), 0) FROM entries")
-            .bind(since(7))
-            .fetch_one(pool)
-            .await?;
-    let db_bytes: i64 = sqlx::query_scalar(
-        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        .fetch_one(p)
+        .await)?;
+    let (entries_total, entries_7): (i64, i64) = on_pool!(pool, |p| sqlx::query_as(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE created_at >= $1) FROM entries"
     )
-    .fetch_one(pool)
-    .await?;
+    .bind(since(7))
+    .fetch_one(p)
+    .await)?;
+    // The size of the database: SQLite's file is its pages; PostgreSQL reports it per database.
+    let db_bytes: i64 = match pool {
+        Pool::Sqlite(p) => {
+            sqlx::query_scalar(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            )
+            .fetch_one(p)
+            .await?
+        }
+        Pool::Postgres(p) => {
+            sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(p)
+                .await?
+        }
+    };
     let first_day = (Utc::now() - Duration::days(CHART_DAYS - 1)).date_naive();
-    let counted: Vec<(String, i64)> = sqlx::query_as(
+    let counted: Vec<(String, i64)> = on_pool!(pool, |p| sqlx::query_as(
         "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM entries
-         WHERE created_at >= ?1 GROUP BY day",
+         WHERE created_at >= $1 GROUP BY substr(created_at, 1, 10)",
     )
     .bind(first_day.format("%Y-%m-%d").to_string())
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(p)
+    .await)?;
     let per_day = (0..CHART_DAYS)
         .map(|offset| {
             let date = (first_day + Duration::days(offset))
@@ -157,21 +197,27 @@ pub async fn list_users(
     pool: &Pool,
     filter: &UserFilter,
 ) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
-    let conditions = "(?1 = '' OR instr(lower(u.display_name), lower(?1)) > 0
-                          OR instr(lower(coalesce(u.email, '')), lower(?1)) > 0)
-                      AND (?2 = '' OR u.role = ?2)
-                      AND (?3 = '' OR (?3 = 'active' AND u.disabled_at IS NULL)
-                                   OR (?3 = 'disabled' AND u.disabled_at IS NOT NULL))";
+    // $1 is the search text, $2 the same as a `LIKE` pattern (name or email contains it,
+    // case-insensitively), $3 the role, $4 the status; empty means any.
+    let conditions = "($1 = '' OR lower(u.display_name) LIKE lower($2) ESCAPE '\\'
+                          OR lower(coalesce(u.email, '')) LIKE lower($2) ESCAPE '\\')
+                      AND ($3 = '' OR u.role = $3)
+                      AND ($4 = '' OR ($4 = 'active' AND u.disabled_at IS NULL)
+                                   OR ($4 = 'disabled' AND u.disabled_at IS NOT NULL))";
+    let q = filter.q.trim();
+    let pattern = contains_pattern(q);
     let role = filter.role.map(Role::as_str).unwrap_or("");
     let status = filter.status.map(UserStatus::code).unwrap_or("");
-    let total: i64 =
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {conditions}"))
-            .bind(filter.q.trim())
-            .bind(role)
-            .bind(status)
-            .fetch_one(pool)
-            .await?;
-    // The ORDER BY comes from a closed enum, never from the request's text.
+    let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {conditions}");
+    let total: i64 = on_pool!(pool, |p| sqlx::query_scalar(&count_sql)
+        .bind(q)
+        .bind(&pattern)
+        .bind(role)
+        .bind(status)
+        .fetch_one(p)
+        .await)?;
+    // The ORDER BY comes from a closed enum, never from the request's text. None of these is
+    // ever NULL, so both backends order them alike.
     let column = match filter.sort {
         UserSort::Name => "lower(u.display_name)",
         UserSort::Email => "lower(coalesce(u.email, ''))",
@@ -183,17 +229,19 @@ pub async fn list_users(
     };
     let direction = if filter.descending { "DESC" } else { "ASC" };
     let page = filter.page.max(1);
-    let rows: Vec<AccountRecord> = sqlx::query_as(&format!(
+    let page_sql = format!(
         "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE {conditions}
-         ORDER BY {column} {direction}, u.id {direction} LIMIT ?4 OFFSET ?5"
-    ))
-    .bind(filter.q.trim())
-    .bind(role)
-    .bind(status)
-    .bind(PAGE_SIZE)
-    .bind((page - 1) * PAGE_SIZE)
-    .fetch_all(pool)
-    .await?;
+         ORDER BY {column} {direction}, u.id {direction} LIMIT $5 OFFSET $6"
+    );
+    let rows: Vec<AccountRecord> = on_pool!(pool, |p| sqlx::query_as(&page_sql)
+        .bind(q)
+        .bind(&pattern)
+        .bind(role)
+        .bind(status)
+        .bind(PAGE_SIZE)
+        .bind((page - 1) * PAGE_SIZE)
+        .fetch_all(p)
+        .await)?;
     Ok((
         rows.into_iter().map(AccountRecord::into_row).collect(),
         total,
@@ -201,23 +249,23 @@ pub async fn list_users(
 }
 
 pub async fn find_user(pool: &Pool, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
-    let row: Option<AccountRecord> = sqlx::query_as(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = ?1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = $1");
+    let row: Option<AccountRecord> = on_pool!(pool, |p| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(p)
+        .await)?;
     Ok(row.map(AccountRecord::into_row))
 }
 
 /// Accounts with this (lower-cased) email, for the command line.
 pub async fn find_by_email(pool: &Pool, email: &str) -> Result<Vec<UserRow>, sqlx::Error> {
-    let rows: Vec<AccountRecord> = sqlx::query_as(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE lower(u.email) = lower(?1) ORDER BY u.id"
-    ))
-    .bind(email.trim())
-    .fetch_all(pool)
-    .await?;
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE lower(u.email) = lower($1) ORDER BY u.id"
+    );
+    let rows: Vec<AccountRecord> = on_pool!(pool, |p| sqlx::query_as(&sql)
+        .bind(email.trim())
+        .fetch_all(p)
+        .await)?;
     Ok(rows.into_iter().map(AccountRecord::into_row).collect())
 }
 
@@ -259,13 +307,32 @@ pub async fn apply(
     change: Change,
     client: &ClientInfo,
 ) -> Result<Outcome, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let row: Option<AccountRecord> = sqlx::query_as(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = ?1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let mut tx = pool.begin_write().await?;
+    // Account actions must not interleave: SQLite's BEGIN IMMEDIATE already serialises every
+    // writer; on PostgreSQL they queue on an advisory lock held until commit or rollback, and the
+    // target row is locked too (other writers, such as logins, update users without the lock).
+    let row: Option<AccountRecord> = match &mut tx {
+        Tx::Sqlite(c) => {
+            sqlx::query_as(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(&mut **c)
+            .await?
+        }
+        Tx::Postgres(c) => {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(ACCOUNT_ACTION_LOCK)
+                .execute(&mut **c)
+                .await?;
+            sqlx::query_as(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = $1 FOR UPDATE OF u"
+            ))
+            .bind(id)
+            .fetch_optional(&mut **c)
+            .await?
+        }
+    };
     let Some(target) = row.map(AccountRecord::into_row) else {
         return Ok(Outcome::NotFound);
     };
@@ -273,7 +340,9 @@ pub async fn apply(
     let is_self = actor.id == Some(id);
     let is_admin = target.role == Role::Admin;
     let disabled = target.status == UserStatus::Disabled;
-    let last_admin = is_admin && !disabled && other_enabled_admins(&mut *tx, id).await? == 0;
+    // Counted inside this transaction, before the change below (on PostgreSQL it also locks the
+    // other admins' rows until commit).
+    let last_admin = is_admin && !disabled && other_enabled_admins(&mut tx, id).await? == 0;
 
     let refusal = match change {
         Change::Promote if disabled => Some(format!("{name} is disabled: enable the account before promoting it.")),
@@ -301,29 +370,30 @@ pub async fn apply(
         return Ok(Outcome::Refused(reason));
     }
 
+    // Every statement takes the account id as $1 and now as $2 (only disabling uses it).
     let (sql, action, detail) = match change {
         Change::Promote => (
-            "UPDATE users SET promoted = 1, role = 'admin' WHERE id = ?1",
+            "UPDATE users SET promoted = TRUE, role = 'admin' WHERE id = $1",
             Action::Promote,
             String::new(),
         ),
         Change::Demote => (
-            "UPDATE users SET promoted = 0, role = 'user' WHERE id = ?1",
+            "UPDATE users SET promoted = FALSE, role = 'user' WHERE id = $1",
             Action::Demote,
             String::new(),
         ),
         Change::Disable => (
-            "UPDATE users SET disabled_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?1",
+            "UPDATE users SET disabled_at = $2 WHERE id = $1",
             Action::Disable,
             String::new(),
         ),
         Change::Enable => (
-            "UPDATE users SET disabled_at = NULL WHERE id = ?1",
+            "UPDATE users SET disabled_at = NULL WHERE id = $1",
             Action::Enable,
             String::new(),
         ),
         Change::Delete => (
-            "DELETE FROM users WHERE id = ?1",
+            "DELETE FROM users WHERE id = $1",
             Action::DeleteAccount,
             match target.entries {
                 1 => "with 1 entry".to_owned(),
@@ -331,11 +401,25 @@ pub async fn apply(
             },
         ),
     };
-    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    if change == Change::Disable {
+        let at = now();
+        on_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(id)
+            .bind(&at)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+    } else {
+        on_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+    }
     let event = Event::new(action, actor.id, actor.label.clone())
         .target(id, person_label(&name, target.email.as_deref()))
         .detail(detail);
-    record(&mut *tx, &event, client).await?;
+    record(&mut tx, &event, client).await?;
     tx.commit().await?;
     Ok(Outcome::Done { target })
 }
@@ -357,7 +441,7 @@ pub async fn record_sign_out_everywhere(
             1 => "1 session ended".to_owned(),
             n => format!("{n} sessions ended"),
         });
-    record(pool, &event, client).await
+    record_on_pool(pool, &event, client).await
 }
 
 /// Issues a one-time set-password link for a local account, audited in the same transaction
@@ -369,7 +453,7 @@ pub async fn issue_password_link(
     now: i64,
     client: &ClientInfo,
 ) -> Result<Option<String>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
     let Some(token) = crate::auth::users::issue_password_token(&mut tx, target.id, now).await?
     else {
         return Ok(None);
@@ -380,7 +464,7 @@ pub async fn issue_password_link(
             person_label(&target.display_name, target.email.as_deref()),
         )
         .detail("one-time link, valid for 7 days");
-    record(&mut *tx, &event, client).await?;
+    record(&mut tx, &event, client).await?;
     tx.commit().await?;
     Ok(Some(token))
 }
@@ -395,7 +479,7 @@ pub async fn create_local_account(
     now: i64,
     client: &ClientInfo,
 ) -> Result<Option<(i64, String)>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
     let Some(user) = crate::auth::users::create_local(&mut tx, email, name, None).await? else {
         return Ok(None);
     };
@@ -405,7 +489,7 @@ pub async fn create_local_account(
     let event = Event::new(Action::CreateAccount, actor.id, actor.label.clone())
         .target(user.id, person_label(name, Some(email)))
         .detail("email-and-password account; set-password link issued");
-    record(&mut *tx, &event, client).await?;
+    record(&mut tx, &event, client).await?;
     tx.commit().await?;
     Ok(Some((user.id, token)))
 }
@@ -415,9 +499,10 @@ const ALLOWED_DOMAINS: &str = "allowed_email_domains";
 
 /// What admins chose in the dashboard (ignoring environment overrides).
 pub async fn stored_signup_policy(pool: &Pool) -> Result<SignupPolicy, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(String, String)> =
+        on_pool!(pool, |p| sqlx::query_as("SELECT key, value FROM settings")
+            .fetch_all(p)
+            .await)?;
     let mut policy = SignupPolicy::default();
     for (key, value) in rows {
         match key.as_str() {
@@ -453,8 +538,8 @@ pub async fn save_signup_policy(
     policy: &SignupPolicy,
     client: &ClientInfo,
 ) -> Result<(), sqlx::Error> {
-    let now = Utc::now().to_rfc3339();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let now = now();
+    let mut tx = pool.begin_write().await?;
     for (key, value) in [
         (
             ALLOW_SIGNUP,
@@ -466,15 +551,18 @@ pub async fn save_signup_policy(
         ),
         (ALLOWED_DOMAINS, policy.allowed_domains.join(", ")),
     ] {
-        sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
         .bind(key)
-        .bind(value)
+        .bind(&value)
         .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|_| ())
+        })?;
     }
     let detail = format!(
         "sign-up {}; allowed domains: {}",
@@ -486,7 +574,7 @@ pub async fn save_signup_policy(
         }
     );
     record(
-        &mut *tx,
+        &mut tx,
         &Event::new(Action::SignupPolicy, actor.id, actor.label.clone()).detail(detail),
         client,
     )

@@ -393,15 +393,12 @@ pub async fn register(
     let hash = blocking(move || password::hash(&new_password))
         .await?
         .map_err(|e| AppError::internal("hashing a password", e))?;
-    let Some(user) = users::create_local(
-        &mut *state.db.acquire().await.map_err(db_error)?,
-        email.as_str(),
-        &name,
-        Some(&hash),
-    )
-    .await
-    .map_err(db_error)?
-    else {
+    let mut tx = state.db.begin_write().await.map_err(db_error)?;
+    let created = users::create_local(&mut tx, email.as_str(), &name, Some(&hash))
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    let Some(user) = created else {
         // Taken between the check above and now.
         leptos_axum::redirect(&back(&["email_taken"]));
         return Ok(());

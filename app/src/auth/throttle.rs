@@ -12,10 +12,18 @@
 //! lock it caused (one good password must not reset a spray across many accounts). An attempt
 //! that could not be checked (a server error) is given back the same way ([`release`]).
 //!
-//! The counters live in the database (`login_throttle`), so every Quire instance sharing it sees
-//! the same limits; rows nobody failed on for [`FORGET_AFTER_SECS`] are purged hourly.
+//! The counters live in the database (`login_throttle`, SQLite or PostgreSQL), so every Quire
+//! instance sharing it sees the same limits; rows nobody failed on for [`FORGET_AFTER_SECS`] are
+//! purged hourly.
+//!
+//! Concurrency: a reservation first locks the row of every key it counts against (creating the
+//! row if needed, see [`reserve`]), in one fixed order, and only then reads the counters. On SQLite
+//! the write transaction already serialises writers; on PostgreSQL, which does not, these row locks
+//! make concurrent attempts on a key count one after the other, so parallel guesses cannot all
+//! read the same counter and slip past a lock.
 
 use crate::db::Pool;
+use crate::{on_pool, on_tx};
 
 /// Failures of one account allowed before delays begin.
 pub const ACCOUNT_FREE_FAILURES: i64 = 3;
@@ -77,27 +85,25 @@ pub fn delay_after(failures: i64, free: i64) -> i64 {
 
 /// The moment (unix seconds) until which any of `keys` is locked, if one is locked at `now`.
 pub async fn locked_until(pool: &Pool, keys: &[Key], now: i64) -> Result<Option<i64>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    locked_in(&mut conn, keys, now).await
-}
-
-async fn locked_in(
-    conn: &mut sqlx::SqliteConnection,
-    keys: &[Key],
-    now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
     let mut until = None;
     for key in keys {
-        let locked: Option<i64> =
-            sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = ?1")
-                .bind(key.stored())
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some(t) = locked.filter(|t| *t > now) {
-            until = Some(until.map_or(t, |u: i64| u.max(t)));
-        }
+        let locked: Option<i64> = on_pool!(pool, |p| sqlx::query_scalar(
+            "SELECT locked_until FROM login_throttle WHERE key = $1"
+        )
+        .bind(key.stored())
+        .fetch_optional(p)
+        .await)?;
+        until = later(until, locked.filter(|t| *t > now));
     }
     Ok(until)
+}
+
+/// The later of two optional moments.
+fn later(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// What [`reserve`] decided.
@@ -120,46 +126,66 @@ pub struct Reserved {
 
 /// Checks the locks and, unless one holds, counts this attempt as a failure of every key — in one
 /// transaction, so that concurrent attempts are counted one after the other.
+///
+/// The transaction first locks each key's row, in the order of the stored keys (so two
+/// reservations sharing keys never wait on each other in a cycle): an upsert that inserts an empty
+/// counter when there is none and otherwise changes nothing, returning the counter. An upsert
+/// rather than `SELECT … FOR UPDATE` because a key without a row yet has nothing to lock, and two
+/// first failures would both count from zero; on PostgreSQL the second upsert waits for the first
+/// transaction and then returns its committed counter. On SQLite the write transaction holds the
+/// database's write lock anyway. A refusal rolls back, so the empty counters vanish with it.
 pub async fn reserve(pool: &Pool, keys: &[Key], now: i64) -> Result<Reservation, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    if let Some(until) = locked_in(&mut tx, keys, now).await? {
+    let mut ordered: Vec<(String, &Key)> = keys.iter().map(|k| (k.stored(), k)).collect();
+    ordered.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut tx = pool.begin_write().await?;
+    let mut previous = Vec::with_capacity(ordered.len());
+    let mut until = None;
+    for (stored, _) in &ordered {
+        let row: (i64, i64, i64) = on_tx!(&mut tx, |c| sqlx::query_as(
+            "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until)
+             VALUES ($1, 0, 0, 0)
+             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures
+             RETURNING failures, last_failure_at, locked_until",
+        )
+        .bind(stored)
+        .fetch_one(c)
+        .await)?;
+        until = later(until, Some(row.2).filter(|t| *t > now));
+        previous.push(row);
+    }
+    if let Some(until) = until {
+        // Dropping the transaction rolls it back (and releases the row locks).
         return Ok(Reservation::Locked(until));
     }
+
     let mut reserved = Reserved {
         locks_until: None,
         written: Vec::new(),
     };
-    for key in keys {
-        let previous: Option<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT failures, last_failure_at, locked_until FROM login_throttle WHERE key = ?1",
-        )
-        .bind(key.stored())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let failures = match previous {
-            Some((n, last, _)) if now - last <= FORGET_AFTER_SECS => n + 1,
-            _ => 1,
+    for ((stored, key), (n, last, lock)) in ordered.iter().zip(previous) {
+        // An empty counter just created (0 failures) counts from zero like a missing one.
+        let failures = if now - last <= FORGET_AFTER_SECS {
+            n + 1
+        } else {
+            1
         };
         let delay = delay_after(failures, key.free_failures());
         let locked = if delay > 0 { now + delay } else { 0 };
-        sqlx::query(
-            "INSERT INTO login_throttle (key, failures, last_failure_at, locked_until)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-                 last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until",
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE login_throttle SET failures = $2, last_failure_at = $3, locked_until = $4
+             WHERE key = $1",
         )
-        .bind(key.stored())
+        .bind(stored)
         .bind(failures)
         .bind(now)
         .bind(locked)
-        .execute(&mut *tx)
-        .await?;
-        reserved
-            .written
-            .push((key.clone(), locked, previous.map_or(0, |(_, _, lock)| lock)));
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        reserved.written.push(((*key).clone(), locked, lock));
         if locked > 0 {
-            reserved.locks_until =
-                Some(reserved.locks_until.map_or(locked, |u: i64| u.max(locked)));
+            reserved.locks_until = later(reserved.locks_until, Some(locked));
         }
     }
     tx.commit().await?;
@@ -170,18 +196,22 @@ pub async fn reserve(pool: &Pool, keys: &[Key], now: i64) -> Result<Reservation,
 /// each key loses this one failure, and a lock this reservation wrote is undone — unless a later
 /// failure has replaced it.
 pub async fn release(pool: &Pool, reserved: &Reserved) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // The keys are in the order `reserve` locked them, so this takes the row locks in that order
+    // too.
+    let mut tx = pool.begin_write().await?;
     for (key, written, replaced) in &reserved.written {
-        sqlx::query(
-            "UPDATE login_throttle SET failures = MAX(failures - 1, 0),
-                 locked_until = CASE WHEN locked_until = ?2 THEN ?3 ELSE locked_until END
-             WHERE key = ?1",
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE login_throttle
+             SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
+                 locked_until = CASE WHEN locked_until = $2 THEN $3 ELSE locked_until END
+             WHERE key = $1",
         )
         .bind(key.stored())
         .bind(written)
         .bind(replaced)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     tx.commit().await
 }
@@ -209,22 +239,25 @@ pub async fn record_failure(
 
 /// Drops counters nobody has failed on for a while and that hold no lock.
 pub async fn purge_stale(pool: &Pool, now: i64) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM login_throttle WHERE last_failure_at < ?1 AND locked_until <= ?2")
-            .bind(now - FORGET_AFTER_SECS)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected(),
+    Ok(on_pool!(pool, |p| sqlx::query(
+        "DELETE FROM login_throttle WHERE last_failure_at < $1 AND locked_until <= $2"
     )
+    .bind(now - FORGET_AFTER_SECS)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?)
 }
 
 /// Forgets the failures of a key (after a successful login).
 pub async fn clear(pool: &Pool, key: &Key) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_throttle WHERE key = ?1")
-        .bind(key.stored())
-        .execute(pool)
-        .await?;
+    on_pool!(pool, |p| sqlx::query(
+        "DELETE FROM login_throttle WHERE key = $1"
+    )
+    .bind(key.stored())
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 

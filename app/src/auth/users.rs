@@ -6,10 +6,19 @@
 //! (`users.issuer/subject`) or the one its owner linked it to (`linked_identities`). Both tables
 //! are checked inside the transaction that creates or links, so two requests cannot give the same
 //! identity to two accounts.
+//!
+//! Every statement runs on SQLite and PostgreSQL alike (see `crate::db`). The checks made before a
+//! write rely on the write transaction seeing no concurrent writer: on SQLite `BEGIN IMMEDIATE`
+//! gives that; on PostgreSQL, which does not serialise writers, each such transaction first takes
+//! a lock on what it decides about — a transaction-scoped advisory lock on the identity, the
+//! account's row, or every enabled admin's row (`FOR NO KEY UPDATE`: it excludes other writers
+//! of the row but, unlike `FOR UPDATE`, not inserts elsewhere whose foreign key points at it) — as
+//! noted where it happens.
 
 use crate::auth::policy::{self, AdminSources, Applicant, Refusal, SignupPolicy};
-use crate::db::Pool;
+use crate::db::{Pool, Tx};
 use crate::session::{Role, SessionUser};
+use crate::{on_pool, on_tx};
 use chrono::Utc;
 
 /// What a verified login tells us about a person.
@@ -44,41 +53,75 @@ pub struct LoggedIn {
 pub const PASSWORD_ISSUER: &str = "quire:password";
 
 /// The account an identity belongs to: (account id, linked identity row if it is a linked one).
+///
+/// Also claims the identity for the rest of `tx`: whoever then creates or links it does so before
+/// anyone else can check it. On SQLite the write transaction already excludes other writers; on
+/// PostgreSQL a transaction-scoped advisory lock keyed by the identity makes a concurrent
+/// login or link of the same identity wait here until this transaction ends, and then see its rows
+/// (each statement of a READ COMMITTED transaction reads what is committed when it starts).
 async fn owner_of_identity(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     issuer: &str,
     subject: &str,
 ) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
-    let primary: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE issuer = ?1 AND subject = ?2")
+    if let Tx::Postgres(tx) = &mut *tx {
+        // PostgreSQL only: SQLite has no advisory locks and needs none (see above).
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))")
             .bind(issuer)
             .bind(subject)
-            .fetch_optional(&mut *conn)
+            .execute(&mut **tx)
             .await?;
-    if let Some(id) = primary {
-        return Ok(Some((id, None)));
     }
-    let linked: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT user_id, id FROM linked_identities WHERE issuer = ?1 AND subject = ?2",
+    let primary: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(
+        "SELECT id FROM users WHERE issuer = $1 AND subject = $2"
     )
     .bind(issuer)
     .bind(subject)
-    .fetch_optional(&mut *conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
+    if let Some(id) = primary {
+        return Ok(Some((id, None)));
+    }
+    let linked: Option<(i64, i64)> = on_tx!(&mut *tx, |c| sqlx::query_as(
+        "SELECT user_id, id FROM linked_identities WHERE issuer = $1 AND subject = $2",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(c)
+    .await)?;
     Ok(linked.map(|(user, row)| (user, Some(row))))
 }
 
 /// Number of enabled admins other than `except`.
-pub async fn other_enabled_admins<'e, E>(executor: E, except: i64) -> Result<i64, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id != ?1",
-    )
-    .bind(except)
-    .fetch_one(executor)
-    .await
+///
+/// Whoever asks is about to take admin away (a demotion, a disabling, a deletion) unless this is
+/// 0, so the answer must hold until `tx` commits. SQLite's write transaction guarantees that. On
+/// PostgreSQL the enabled admins' rows — `except`'s included — are locked first (`FOR NO KEY
+/// UPDATE`, in id order): two admins demoted at the same moment then count one after the other,
+/// and the second sees the first is no longer an admin. (Should two such transactions each already
+/// hold one admin's row — two admins demoted by their own logins at the same instant — PostgreSQL
+/// detects the deadlock and fails one of them: an error to retry, never zero admins.)
+pub async fn other_enabled_admins(tx: &mut Tx, except: i64) -> Result<i64, sqlx::Error> {
+    match tx {
+        Tx::Sqlite(tx) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id != $1",
+        )
+        .bind(except)
+        .fetch_one(&mut **tx)
+        .await,
+        // PostgreSQL: lock the rows counted (SQLite has no row locks and needs none).
+        Tx::Postgres(tx) => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FILTER (WHERE id != $1) FROM (
+                     SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL
+                     ORDER BY id FOR NO KEY UPDATE
+                 ) AS admins",
+            )
+            .bind(except)
+            .fetch_one(&mut **tx)
+            .await
+        }
+    }
 }
 
 /// Decides and records a login in one transaction: refuses disabled accounts and newcomers the
@@ -90,17 +133,27 @@ pub async fn record_login(
     sources: AdminSources,
     signup: &SignupPolicy,
 ) -> Result<Result<LoggedIn, Refusal>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
     let owner = owner_of_identity(&mut tx, &profile.issuer, &profile.subject).await?;
-    let existing: Option<(i64, String, bool, Option<String>)> = match owner {
-        Some((id, _)) => {
-            sqlx::query_as("SELECT id, role, promoted, disabled_at FROM users WHERE id = ?1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-        }
-        None => None,
-    };
+    let existing: Option<(i64, String, bool, Option<String>)> =
+        match (owner, &mut tx) {
+            (None, _) => None,
+            (Some((id, _)), Tx::Sqlite(tx)) => {
+                sqlx::query_as("SELECT id, role, promoted, disabled_at FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+            // PostgreSQL: lock the account's row, so an admin's concurrent promotion, demotion or
+            // disabling either happens before this read or waits for this login to commit — never in
+            // between, where the upsert below would overwrite it with what was read.
+            (Some((id, _)), Tx::Postgres(tx)) => sqlx::query_as(
+                "SELECT id, role, promoted, disabled_at FROM users WHERE id = $1 FOR NO KEY UPDATE",
+            )
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+        };
     let linked_row = owner.and_then(|(_, row)| row);
 
     let (mut promoted, previous_role) = match &existing {
@@ -124,20 +177,23 @@ pub async fn record_login(
         // A linked identity only lets its owner in. The account's name, email and role stay
         // those of the identity that created it: role sources from a second provider would make
         // the role flip with whichever provider was used last.
-        sqlx::query("UPDATE linked_identities SET last_login_at = ?2, email = ?3 WHERE id = ?1")
-            .bind(linked)
-            .bind(&now)
-            .bind(&profile.email)
-            .execute(&mut *tx)
-            .await?;
-        let (display_name, email): (String, Option<String>) = sqlx::query_as(
-            "UPDATE users SET last_login_at = ?2, last_seen_at = ?2 WHERE id = ?1
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE linked_identities SET last_login_at = $2, email = $3 WHERE id = $1"
+        )
+        .bind(linked)
+        .bind(&now)
+        .bind(&profile.email)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        let (display_name, email): (String, Option<String>) = on_tx!(&mut tx, |c| sqlx::query_as(
+            "UPDATE users SET last_login_at = $2, last_seen_at = $2 WHERE id = $1
              RETURNING display_name, email",
         )
         .bind(id)
         .bind(&now)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_one(c)
+        .await)?;
         tx.commit().await?;
         return Ok(Ok(LoggedIn {
             user: SessionUser {
@@ -160,7 +216,7 @@ pub async fn record_login(
         Role::User
     };
     if let (Some((id, ..)), Some(Role::Admin), Role::User) = (&existing, previous_role, role) {
-        if other_enabled_admins(&mut *tx, *id).await? == 0 {
+        if other_enabled_admins(&mut tx, *id).await? == 0 {
             // There is always at least one admin: this one keeps the role, as a promotion.
             role = Role::Admin;
             promoted = true;
@@ -168,10 +224,11 @@ pub async fn record_login(
         }
     }
 
-    let row: (i64, String, Option<String>) = sqlx::query_as(
+    let row: (i64, String, Option<String>) = on_tx!(&mut tx, |c| {
+        sqlx::query_as(
         "INSERT INTO users (issuer, subject, email, email_verified, display_name, role,
                             admin_by_email, admin_by_group, promoted, created_at, last_login_at, last_seen_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10)
          ON CONFLICT (issuer, subject) DO UPDATE SET
              email = excluded.email,
              email_verified = excluded.email_verified,
@@ -194,8 +251,9 @@ pub async fn record_login(
     .bind(sources.by_group)
     .bind(promoted)
     .bind(&now)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(c)
+    .await
+    })?;
     tx.commit().await?;
     Ok(Ok(LoggedIn {
         user: SessionUser {
@@ -228,24 +286,26 @@ pub async fn link_identity(
     provider: &str,
     profile: &LoginProfile,
 ) -> Result<LinkOutcome, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
     match owner_of_identity(&mut tx, &profile.issuer, &profile.subject).await? {
         Some((owner, _)) if owner == user_id => return Ok(LinkOutcome::AlreadyYours),
         Some(_) => return Ok(LinkOutcome::BelongsToAnother),
         None => {}
     }
-    sqlx::query(
+    let now = Utc::now().to_rfc3339();
+    on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO linked_identities (user_id, issuer, subject, provider, email, linked_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(user_id)
     .bind(&profile.issuer)
     .bind(&profile.subject)
     .bind(provider)
     .bind(&profile.email)
-    .bind(Utc::now().to_rfc3339())
-    .execute(&mut *tx)
-    .await?;
+    .bind(&now)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     tx.commit().await?;
     Ok(LinkOutcome::Linked)
 }
@@ -265,32 +325,59 @@ pub async fn identities_of(
     pool: &Pool,
     user_id: i64,
 ) -> Result<(Vec<StoredIdentity>, bool), sqlx::Error> {
-    identities_in(&mut *pool.acquire().await?, user_id).await
+    let primary: Option<(String, Option<String>, bool)> =
+        on_pool!(pool, |p| sqlx::query_as(PRIMARY_IDENTITY)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await)?;
+    let Some(primary) = primary else {
+        return Ok((Vec::new(), false));
+    };
+    let linked: Vec<(i64, String, Option<String>)> =
+        on_pool!(pool, |p| sqlx::query_as(LINKED_IDENTITIES)
+            .bind(user_id)
+            .fetch_all(p)
+            .await)?;
+    Ok(assemble_identities(primary, linked))
 }
 
+/// [`identities_of`] inside a transaction.
 async fn identities_in(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     user_id: i64,
 ) -> Result<(Vec<StoredIdentity>, bool), sqlx::Error> {
     let primary: Option<(String, Option<String>, bool)> =
-        sqlx::query_as("SELECT issuer, email, password_hash IS NOT NULL FROM users WHERE id = ?1")
+        on_tx!(&mut *tx, |c| sqlx::query_as(PRIMARY_IDENTITY)
             .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some((issuer, email, has_password)) = primary else {
+            .fetch_optional(c)
+            .await)?;
+    let Some(primary) = primary else {
         return Ok((Vec::new(), false));
     };
+    let linked: Vec<(i64, String, Option<String>)> =
+        on_tx!(&mut *tx, |c| sqlx::query_as(LINKED_IDENTITIES)
+            .bind(user_id)
+            .fetch_all(c)
+            .await)?;
+    Ok(assemble_identities(primary, linked))
+}
+
+/// The identity an account was created with, its email, and whether the account has a password.
+const PRIMARY_IDENTITY: &str =
+    "SELECT issuer, email, password_hash IS NOT NULL FROM users WHERE id = $1";
+/// The identities linked to an account, in the order they were linked.
+const LINKED_IDENTITIES: &str =
+    "SELECT id, issuer, email FROM linked_identities WHERE user_id = $1 ORDER BY id";
+
+fn assemble_identities(
+    (issuer, email, has_password): (String, Option<String>, bool),
+    linked: Vec<(i64, String, Option<String>)>,
+) -> (Vec<StoredIdentity>, bool) {
     let mut all = vec![StoredIdentity {
         linked_id: None,
         issuer,
         email,
     }];
-    let linked: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, issuer, email FROM linked_identities WHERE user_id = ?1 ORDER BY id",
-    )
-    .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?;
     all.extend(
         linked
             .into_iter()
@@ -300,7 +387,7 @@ async fn identities_in(
                 email,
             }),
     );
-    Ok((all, has_password))
+    (all, has_password)
 }
 
 /// Whether an identity can still log in: its provider is configured, or it is a local account
@@ -329,7 +416,8 @@ pub enum UnlinkOutcome {
 }
 
 /// Removes a linked identity of `user_id` if another way to log in remains — decided and done in
-/// one transaction, so two unlinks at once cannot remove the last two ways in.
+/// one transaction, so two unlinks at once cannot remove the last two ways in. (On PostgreSQL the
+/// account's row is locked first, so the second unlink waits and then counts without the first.)
 pub async fn unlink_identity(
     pool: &Pool,
     user_id: i64,
@@ -337,7 +425,14 @@ pub async fn unlink_identity(
     password_login: bool,
     configured_issuers: &[&str],
 ) -> Result<UnlinkOutcome, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
+    if let Tx::Postgres(tx) = &mut tx {
+        // PostgreSQL only: SQLite's write transaction already excludes concurrent unlinks.
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
     let (identities, has_password) = identities_in(&mut tx, user_id).await?;
     if !identities.iter().any(|i| i.linked_id == Some(linked_id)) {
         return Ok(UnlinkOutcome::NotLinked);
@@ -350,11 +445,14 @@ pub async fn unlink_identity(
     if others == 0 {
         return Ok(UnlinkOutcome::OnlyWayIn);
     }
-    sqlx::query("DELETE FROM linked_identities WHERE id = ?1 AND user_id = ?2")
-        .bind(linked_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "DELETE FROM linked_identities WHERE id = $1 AND user_id = $2"
+    )
+    .bind(linked_id)
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     tx.commit().await?;
     Ok(UnlinkOutcome::Unlinked)
 }
@@ -362,12 +460,12 @@ pub async fn unlink_identity(
 /// Whether the account is, right now, an enabled admin. Admin server functions ask this on top of
 /// the session's word, so a demotion or a disabling is never outrun by a stale session.
 pub async fn is_enabled_admin(pool: &Pool, id: i64) -> Result<bool, sqlx::Error> {
-    let yes: Option<bool> = sqlx::query_scalar(
-        "SELECT role = 'admin' AND disabled_at IS NULL FROM users WHERE id = ?1",
+    let yes: Option<bool> = on_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT role = 'admin' AND disabled_at IS NULL FROM users WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(p)
+    .await)?;
     Ok(yes.unwrap_or(false))
 }
 
@@ -401,14 +499,17 @@ struct LocalRow {
 
 /// The local account whose login email is `email` (already lower-cased).
 pub async fn find_local(pool: &Pool, email: &str) -> Result<Option<LocalAccount>, sqlx::Error> {
-    let row: Option<LocalRow> = sqlx::query_as(
+    let row: Option<LocalRow> =
+        on_pool!(pool, |p| {
+            sqlx::query_as(
         "SELECT id, display_name, email, role, password_hash, disabled_at IS NOT NULL AS disabled
-         FROM users WHERE issuer = ?1 AND subject = ?2",
+         FROM users WHERE issuer = $1 AND subject = $2",
     )
     .bind(PASSWORD_ISSUER)
     .bind(email)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(p)
+    .await
+        })?;
     Ok(row.map(|r| LocalAccount {
         user: session_user(r.id, r.display_name, r.email, &r.role),
         password_hash: r.password_hash,
@@ -417,9 +518,13 @@ pub async fn find_local(pool: &Pool, email: &str) -> Result<Option<LocalAccount>
 }
 
 /// Creates a local account (sign-up, or an admin creating one without a password). `Ok(None)`
-/// when an account with that email exists.
+/// when an account with that email exists. Run it in the caller's transaction (commit it to keep
+/// the account).
+///
+/// Local identities live only in `users` (nobody links a `quire:password` identity), so the
+/// unique (issuer, subject) with `ON CONFLICT DO NOTHING` settles a race on both backends.
 pub async fn create_local(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     email: &str,
     display_name: &str,
     password_hash: Option<&str>,
@@ -427,10 +532,10 @@ pub async fn create_local(
     let now = Utc::now().to_rfc3339();
     // Registering logs the person in; an account an admin creates has not logged in yet.
     let logged_in = password_hash.map(|_| now.as_str());
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row: Option<(i64,)> = on_tx!(tx, |c| sqlx::query_as(
         "INSERT INTO users (issuer, subject, email, email_verified, display_name, role,
                             password_hash, created_at, last_login_at, last_seen_at)
-         VALUES (?1, ?2, ?2, 0, ?3, 'user', ?4, ?5, COALESCE(?6, ''), ?6)
+         VALUES ($1, $2, $2, FALSE, $3, 'user', $4, $5, COALESCE($6, ''), $6)
          ON CONFLICT (issuer, subject) DO NOTHING
          RETURNING id",
     )
@@ -440,8 +545,8 @@ pub async fn create_local(
     .bind(password_hash)
     .bind(&now)
     .bind(logged_in)
-    .fetch_optional(conn)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(row.map(|(id,)| SessionUser {
         id,
         display_name: display_name.to_owned(),
@@ -453,32 +558,38 @@ pub async fn create_local(
 /// Records a successful password login.
 pub async fn touch_login(pool: &Pool, id: i64) -> Result<(), sqlx::Error> {
     let now = Utc::now().to_rfc3339();
-    sqlx::query("UPDATE users SET last_login_at = ?2, last_seen_at = ?2 WHERE id = ?1")
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await?;
+    on_pool!(pool, |p| sqlx::query(
+        "UPDATE users SET last_login_at = $2, last_seen_at = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(&now)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
 /// The account's password hash, if it is a local account with a password.
 pub async fn password_hash_of(pool: &Pool, id: i64) -> Result<Option<String>, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar::<_, Option<String>>("SELECT password_hash FROM users WHERE id = ?1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-            .flatten(),
+    let hash: Option<Option<String>> = on_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE id = $1"
     )
+    .bind(id)
+    .fetch_optional(p)
+    .await)?;
+    Ok(hash.flatten())
 }
 
 /// Replaces the account's password hash.
 pub async fn set_password(pool: &Pool, id: i64, hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
-        .bind(id)
-        .bind(hash)
-        .execute(pool)
-        .await?;
+    on_pool!(pool, |p| sqlx::query(
+        "UPDATE users SET password_hash = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(hash)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
@@ -489,32 +600,51 @@ pub const PASSWORD_LINK_TTL_SECS: i64 = 7 * 24 * 3600;
 /// the token (only its digest is stored), or `None` when the account is not a local one. Run it in
 /// the caller's transaction, with the audit record of who issued it.
 pub async fn issue_password_token(
-    conn: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     user_id: i64,
     now: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    let local: Option<bool> = sqlx::query_scalar("SELECT issuer = ?2 FROM users WHERE id = ?1")
-        .bind(user_id)
-        .bind(PASSWORD_ISSUER)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let local: Option<bool> = match &mut *tx {
+        Tx::Sqlite(tx) => {
+            sqlx::query_scalar("SELECT issuer = $2 FROM users WHERE id = $1")
+                .bind(user_id)
+                .bind(PASSWORD_ISSUER)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        // PostgreSQL: lock the account's row, so two links issued at once void one another in
+        // turn (SQLite's write transaction already serialises them) and only one stays valid.
+        Tx::Postgres(tx) => {
+            sqlx::query_scalar("SELECT issuer = $2 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(user_id)
+                .bind(PASSWORD_ISSUER)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+    };
     if local != Some(true) {
         return Ok(None);
     }
-    sqlx::query("DELETE FROM password_tokens WHERE user_id = ?1")
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    on_tx!(&mut *tx, |c| sqlx::query(
+        "DELETE FROM password_tokens WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
     let token = super::password::new_token();
-    sqlx::query(
-        "INSERT INTO password_tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    on_tx!(&mut *tx, |c| {
+        sqlx::query(
+        "INSERT INTO password_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(super::password::token_digest(&token))
     .bind(user_id)
     .bind(now)
     .bind(now + PASSWORD_LINK_TTL_SECS)
-    .execute(&mut *conn)
-    .await?;
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
     Ok(Some(token))
 }
 
@@ -524,20 +654,23 @@ pub async fn token_account(
     token: &str,
     now: i64,
 ) -> Result<Option<LocalAccount>, sqlx::Error> {
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM password_tokens WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+    let id: Option<i64> = on_pool!(pool, |p| {
+        sqlx::query_scalar(
+        "SELECT user_id FROM password_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
     .bind(super::password::token_digest(token))
     .bind(now)
-    .fetch_optional(pool)
-    .await?;
+    .fetch_optional(p)
+    .await
+    })?;
     let Some(id) = id else { return Ok(None) };
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT subject FROM users WHERE id = ?1 AND issuer = ?2")
-            .bind(id)
-            .bind(PASSWORD_ISSUER)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(String,)> = on_pool!(pool, |p| sqlx::query_as(
+        "SELECT subject FROM users WHERE id = $1 AND issuer = $2"
+    )
+    .bind(id)
+    .bind(PASSWORD_ISSUER)
+    .fetch_optional(p)
+    .await)?;
     match row {
         Some((email,)) => find_local(pool, &email).await,
         None => Ok(None),
@@ -552,25 +685,28 @@ pub async fn use_password_token(
     hash: &str,
     now: i64,
 ) -> Result<Option<LocalAccount>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let id: Option<i64> = sqlx::query_scalar(
-        "UPDATE password_tokens SET used_at = ?2
-         WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING user_id",
+    // The claiming UPDATE also settles a race on PostgreSQL: a second request waits for the row
+    // lock, then finds `used_at` set and matches nothing.
+    let mut tx = pool.begin_write().await?;
+    let id: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "UPDATE password_tokens SET used_at = $2
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
     )
     .bind(super::password::token_digest(token))
     .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     let Some(id) = id else { return Ok(None) };
-    let row: Option<(i64, String, Option<String>, String, bool)> = sqlx::query_as(
-        "UPDATE users SET password_hash = ?2 WHERE id = ?1 AND issuer = ?3
+    let row: Option<(i64, String, Option<String>, String, bool)> =
+        on_tx!(&mut tx, |c| sqlx::query_as(
+            "UPDATE users SET password_hash = $2 WHERE id = $1 AND issuer = $3
          RETURNING id, display_name, email, role, disabled_at IS NOT NULL",
-    )
-    .bind(id)
-    .bind(hash)
-    .bind(PASSWORD_ISSUER)
-    .fetch_optional(&mut *tx)
-    .await?;
+        )
+        .bind(id)
+        .bind(hash)
+        .bind(PASSWORD_ISSUER)
+        .fetch_optional(c)
+        .await)?;
     tx.commit().await?;
     Ok(row.map(|(id, name, email, role, disabled)| LocalAccount {
         user: session_user(id, name, email, &role),

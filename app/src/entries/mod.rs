@@ -14,6 +14,8 @@ pub mod model;
 #[cfg(feature = "ssr")]
 pub mod repo;
 #[cfg(feature = "ssr")]
+pub mod search;
+#[cfg(feature = "ssr")]
 pub mod transfer;
 
 use crate::error::AppError;
@@ -278,25 +280,8 @@ fn decode_cursor(raw: &str) -> Option<(String, i64)> {
     Some((date.to_owned(), id.parse().ok()?))
 }
 
-/// Turns what a person typed into a safe FTS5 query: each word quoted (so operators and quotes
-/// in the input are just text), all words required, the last one matched as a prefix.
-pub fn fts_query(input: &str) -> Option<String> {
-    let words: Vec<String> = input
-        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-' || c == '_'))
-        .map(|w| w.trim_matches(|c: char| c == '\'' || c == '-' || c == '_'))
-        .filter(|w| !w.is_empty())
-        .take(12)
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect();
-    if words.is_empty() {
-        return None;
-    }
-    let mut query = words.join(" ");
-    query.push('*');
-    Some(query)
-}
-
-/// Markers the search query asks FTS5 to put around matched words in snippets. Private-use
+/// Markers the search asks FTS5 (`snippet`) or PostgreSQL (`ts_headline`) to put around matched
+/// words in snippets. Private-use
 /// characters, removed from anything a person saves, so they cannot be forged from an entry's text.
 pub const SNIPPET_OPEN: char = '\u{E000}';
 pub const SNIPPET_CLOSE: char = '\u{E001}';
@@ -310,7 +295,7 @@ pub fn display_title(title: &str) -> String {
     }
 }
 
-/// Splits an FTS5 snippet into text and highlighted parts.
+/// Splits a search snippet into text and highlighted parts.
 pub fn snippet_parts(snippet: &str) -> Vec<SnippetPart> {
     const OPEN: char = SNIPPET_OPEN;
     const CLOSE: char = SNIPPET_CLOSE;
@@ -778,7 +763,7 @@ pub async fn search_entries(
 ) -> Result<Vec<SearchHit>, AppError> {
     let (user_id, state) = server::context().await?;
     let filters = server::filters(tag, from, to)?;
-    let Some(query) = fts_query(&q) else {
+    let Some(query) = search::SearchQuery::parse(&q) else {
         return Err(AppError::Invalid(vec![FieldError::new(
             "q",
             "Type a word to search for.",
@@ -824,24 +809,6 @@ pub async fn preview_markdown(body: String) -> Result<String, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_input_is_quoted_so_operators_are_plain_words() {
-        assert_eq!(
-            fts_query("sunny beach").as_deref(),
-            Some("\"sunny\" \"beach\"*")
-        );
-        assert_eq!(
-            fts_query("a OR b NOT c").as_deref(),
-            Some("\"a\" \"OR\" \"b\" \"NOT\" \"c\"*")
-        );
-        assert_eq!(
-            fts_query("\"unbalanced").as_deref(),
-            Some("\"unbalanced\"*")
-        );
-        assert_eq!(fts_query("title:x").as_deref(), Some("\"title\" \"x\"*"));
-        assert_eq!(fts_query("  ;; "), None);
-    }
 
     #[test]
     fn snippets_split_into_marked_and_plain_parts() {

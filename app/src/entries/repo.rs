@@ -1,16 +1,16 @@
-//! The entries repository: every SQL statement about entries, and every one of them scoped by
-//! `user_id`. Write transactions begin `IMMEDIATE`, so two writers queue for the lock up front
-//! instead of failing with "database is locked" half-way through.
-//!
-//! Keep this the only module that knows the schema: a PostgreSQL implementation would sit next to
-//! it with the same functions.
+//! The entries repository: every SQL statement about entries, on SQLite and on PostgreSQL, and
+//! every one of them scoped by `user_id`. Most statements are one text for both backends (see
+//! `crate::db`); search differs (FTS5 against a weighted `tsvector`), and its two statements sit
+//! side by side in [`search`].
 
 use super::markdown;
 use super::model::NewEntry;
+use super::search::SearchQuery;
 use super::{SNIPPET_CLOSE, SNIPPET_OPEN};
-use crate::db::Pool;
+use crate::db::{Pool, Tx};
+use crate::{on_pool, on_tx};
 use chrono::Utc;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{Database, QueryBuilder};
 
 /// Length of the stored plain-text excerpt.
 const EXCERPT_CHARS: usize = 280;
@@ -91,7 +91,7 @@ pub enum UpdateOutcome {
 }
 
 pub async fn create(pool: &Pool, user_id: i64, entry: &NewEntry) -> Result<i64, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
     let id = insert(&mut tx, user_id, entry, None).await?;
     tx.commit().await?;
     Ok(id)
@@ -99,16 +99,17 @@ pub async fn create(pool: &Pool, user_id: i64, entry: &NewEntry) -> Result<i64, 
 
 /// Inserts one entry inside a transaction; `created_at` defaults to now.
 async fn insert(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     user_id: i64,
     entry: &NewEntry,
     created_at: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
     let at = now();
     let body = strip_markers(entry.body.as_str());
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = on_tx!(tx, |c| {
+        sqlx::query_as(
         "INSERT INTO entries (user_id, title, body, excerpt, entry_date, tags, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(user_id)
     .bind(strip_markers(entry.title.as_str()))
@@ -118,8 +119,8 @@ async fn insert(
     .bind(entry.tags.to_column())
     .bind(created_at.unwrap_or(&at))
     .bind(&at)
-    .fetch_one(&mut **tx)
-    .await?;
+    .fetch_one(c).await
+    })?;
     write_tags(tx, user_id, id, entry).await?;
     Ok(id)
 }
@@ -132,19 +133,20 @@ pub async fn import(
     user_id: i64,
     entries: &[(NewEntry, Option<String>)],
 ) -> Result<(usize, usize), sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
     let (mut imported, mut skipped) = (0, 0);
     for (entry, created_at) in entries {
         let body = strip_markers(entry.body.as_str());
-        let exists: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM entries WHERE user_id = ?1 AND entry_date = ?2 AND title = ?3 AND body = ?4 LIMIT 1",
+        let exists: Option<(i64,)> = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
+            "SELECT id FROM entries WHERE user_id = $1 AND entry_date = $2 AND title = $3 AND body = $4 LIMIT 1",
         )
         .bind(user_id)
         .bind(entry.date.as_string())
         .bind(strip_markers(entry.title.as_str()))
         .bind(&body)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_optional(c).await
+        })?;
         if exists.is_some() {
             skipped += 1;
         } else {
@@ -157,23 +159,29 @@ pub async fn import(
 }
 
 async fn write_tags(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     user_id: i64,
     entry_id: i64,
     entry: &NewEntry,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM entry_tags WHERE entry_id = ?1 AND user_id = ?2")
+    on_tx!(tx, |c| sqlx::query(
+        "DELETE FROM entry_tags WHERE entry_id = $1 AND user_id = $2"
+    )
+    .bind(entry_id)
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    for tag in entry.tags.iter() {
+        on_tx!(tx, |c| sqlx::query(
+            "INSERT INTO entry_tags (entry_id, user_id, tag) VALUES ($1, $2, $3)"
+        )
         .bind(entry_id)
         .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
-    for tag in entry.tags.iter() {
-        sqlx::query("INSERT INTO entry_tags (entry_id, user_id, tag) VALUES (?1, ?2, ?3)")
-            .bind(entry_id)
-            .bind(user_id)
-            .bind(tag.as_str())
-            .execute(&mut **tx)
-            .await?;
+        .bind(tag.as_str())
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
     }
     Ok(())
 }
@@ -186,12 +194,12 @@ pub async fn update(
     expected_version: i64,
     entry: &NewEntry,
 ) -> Result<UpdateOutcome, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_write().await?;
     let body = strip_markers(entry.body.as_str());
-    let updated: Option<(i64,)> = sqlx::query_as(
-        "UPDATE entries SET title = ?1, body = ?2, excerpt = ?3, entry_date = ?4, tags = ?5,
-                updated_at = ?6, version = version + 1
-         WHERE id = ?7 AND user_id = ?8 AND version = ?9 AND deleted_at IS NULL
+    let updated: Option<(i64,)> = on_tx!(&mut tx, |c| sqlx::query_as(
+        "UPDATE entries SET title = $1, body = $2, excerpt = $3, entry_date = $4, tags = $5,
+                updated_at = $6, version = version + 1
+         WHERE id = $7 AND user_id = $8 AND version = $9 AND deleted_at IS NULL
          RETURNING version",
     )
     .bind(strip_markers(entry.title.as_str()))
@@ -203,21 +211,23 @@ pub async fn update(
     .bind(id)
     .bind(user_id)
     .bind(expected_version)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     let outcome = match updated {
         Some((version,)) => {
             write_tags(&mut tx, user_id, id, entry).await?;
             UpdateOutcome::Updated { version }
         }
         None => {
-            let current: Option<(i64,)> = sqlx::query_as(
-                "SELECT version FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL",
+            let current: Option<(i64,)> =
+                on_tx!(&mut tx, |c| {
+                    sqlx::query_as(
+                "SELECT version FROM entries WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL",
             )
             .bind(id)
             .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_optional(c).await
+                })?;
             match current {
                 Some((current_version,)) => UpdateOutcome::Conflict { current_version },
                 None => UpdateOutcome::NotFound,
@@ -229,17 +239,24 @@ pub async fn update(
 }
 
 pub async fn get(pool: &Pool, user_id: i64, id: i64) -> Result<Option<EntryRecord>, sqlx::Error> {
-    sqlx::query_as(
+    on_pool!(pool, |p| sqlx::query_as(
         "SELECT id, title, body, entry_date, tags, version, created_at, updated_at
-         FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL",
+         FROM entries WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL",
     )
     .bind(id)
     .bind(user_id)
-    .fetch_optional(pool)
-    .await
+    .fetch_optional(p)
+    .await)
 }
 
-fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, user_id: i64, filters: &Filters) {
+/// Appends the optional filters. Generic over the backend: the builder writes each backend's own
+/// placeholders.
+fn push_filters<'a, DB>(q: &mut QueryBuilder<'a, DB>, user_id: i64, filters: &Filters)
+where
+    DB: Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB> + 'a,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB> + 'a,
+{
     if let Some(tag) = &filters.tag {
         q.push(" AND e.id IN (SELECT entry_id FROM entry_tags WHERE user_id = ")
             .push_bind(user_id)
@@ -255,23 +272,24 @@ fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, user_id: i64, filters: &Filter
     }
 }
 
-/// One page of live entries, newest day first. Keyset pagination: the cost of a page does not
-/// depend on how deep it is. Returns up to `limit + 1` rows so the caller can tell whether more
-/// exist; rows are always in newest-first order.
-pub async fn list(
-    pool: &Pool,
+/// The list query for one page (see [`list`]).
+fn list_query<'a, DB>(
     user_id: i64,
     cursor: Option<&Cursor>,
     filters: &Filters,
     limit: i64,
-) -> Result<Vec<ListRow>, sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new(
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB> + 'a,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB> + 'a,
+{
+    let mut q = QueryBuilder::<DB>::new(
         "SELECT e.id, e.title, e.entry_date, e.excerpt, e.tags FROM entries e
          WHERE e.user_id = ",
     );
     q.push_bind(user_id).push(" AND e.deleted_at IS NULL");
     push_filters(&mut q, user_id, filters);
-    let newer = matches!(cursor, Some(Cursor::Newer { .. }));
     match cursor {
         Some(Cursor::Older { date, id }) => {
             q.push(" AND (e.entry_date, e.id) < (")
@@ -289,54 +307,113 @@ pub async fn list(
         }
         None => {}
     }
-    if newer {
+    if matches!(cursor, Some(Cursor::Newer { .. })) {
         q.push(" ORDER BY e.entry_date ASC, e.id ASC LIMIT ");
     } else {
         q.push(" ORDER BY e.entry_date DESC, e.id DESC LIMIT ");
     }
     q.push_bind(limit + 1);
-    let mut rows: Vec<ListRow> = q.build_query_as().fetch_all(pool).await?;
-    if newer {
+    q
+}
+
+/// One page of live entries, newest day first. Keyset pagination: the cost of a page does not
+/// depend on how deep it is. Returns up to `limit + 1` rows so the caller can tell whether more
+/// exist; rows are always in newest-first order.
+pub async fn list(
+    pool: &Pool,
+    user_id: i64,
+    cursor: Option<&Cursor>,
+    filters: &Filters,
+    limit: i64,
+) -> Result<Vec<ListRow>, sqlx::Error> {
+    let mut rows: Vec<ListRow> = match pool {
+        Pool::Sqlite(p) => {
+            let mut q = list_query::<sqlx::Sqlite>(user_id, cursor, filters, limit);
+            q.build_query_as().fetch_all(p).await?
+        }
+        Pool::Postgres(p) => {
+            let mut q = list_query::<sqlx::Postgres>(user_id, cursor, filters, limit);
+            q.build_query_as().fetch_all(p).await?
+        }
+    };
+    if matches!(cursor, Some(Cursor::Newer { .. })) {
         rows.reverse();
     }
     Ok(rows)
 }
 
-/// Full-text search, best matches first. `fts_query` must come from [`super::fts_query`].
+/// Full-text search, best matches first (ranking may differ between the backends; which entries
+/// match does not).
+///
+/// SQLite: FTS5 with `bm25`, titles weighted five times the body. PostgreSQL: the stored
+/// `search_vector` (title weight A, body weight B, GIN index), ranked by `ts_rank_cd`; the
+/// headline is computed in the outer query, so only for the rows of the returned page.
 pub async fn search(
     pool: &Pool,
     user_id: i64,
-    fts_query: &str,
+    query: &SearchQuery,
     filters: &Filters,
     limit: i64,
 ) -> Result<Vec<SearchRow>, sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT e.id, e.title, e.entry_date, e.tags,
-                snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet -- SNIPPET_OPEN, SNIPPET_CLOSE
-         FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
-         WHERE entries_fts MATCH ",
-    );
-    q.push_bind(fts_query.to_owned())
-        .push(" AND e.user_id = ")
-        .push_bind(user_id)
-        .push(" AND e.deleted_at IS NULL");
-    push_filters(&mut q, user_id, filters);
-    // Title matches weigh more than body matches.
-    q.push(" ORDER BY bm25(entries_fts, 5.0, 1.0), e.entry_date DESC LIMIT ")
-        .push_bind(limit);
-    q.build_query_as().fetch_all(pool).await
+    match pool {
+        Pool::Sqlite(p) => {
+            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT e.id, e.title, e.entry_date, e.tags,
+                        snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet -- SNIPPET_OPEN, SNIPPET_CLOSE
+                 FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
+                 WHERE entries_fts MATCH ",
+            );
+            q.push_bind(query.to_fts5())
+                .push(" AND e.user_id = ")
+                .push_bind(user_id)
+                .push(" AND e.deleted_at IS NULL");
+            push_filters(&mut q, user_id, filters);
+            q.push(" ORDER BY bm25(entries_fts, 5.0, 1.0), e.entry_date DESC LIMIT ")
+                .push_bind(limit);
+            q.build_query_as().fetch_all(p).await
+        }
+        Pool::Postgres(p) => {
+            let mut q =
+                QueryBuilder::<sqlx::Postgres>::new("WITH q AS (SELECT to_tsquery('quire', ");
+            q.push_bind(query.to_tsquery()).push(
+                ") AS query),
+                 hits AS (
+                   SELECT e.id, e.title, e.body, e.entry_date, e.tags,
+                          ts_rank_cd(e.search_vector, q.query) AS rank
+                   FROM entries e, q
+                   WHERE e.search_vector @@ q.query AND e.user_id = ",
+            );
+            q.push_bind(user_id).push(" AND e.deleted_at IS NULL");
+            push_filters(&mut q, user_id, filters);
+            q.push(" ORDER BY rank DESC, e.entry_date DESC, e.id DESC LIMIT ")
+                .push_bind(limit)
+                .push(
+                    ")
+                 SELECT h.id, h.title, h.entry_date, h.tags,
+                        -- ts_headline drops anything that looks like an HTML tag, but a journal's
+                        -- '<b>' is text: '<' is hidden from it (as U+E002) and put back after.
+                        replace(ts_headline('quire', replace(h.body, '<', chr(57346)), q.query,
+                          'StartSel=' || chr(57344) || ', StopSel=' || chr(57345)
+                          || ', MaxWords=16, MinWords=6, ShortWord=1, MaxFragments=1, FragmentDelimiter=…'),
+                          chr(57346), '<') AS snippet
+                 FROM hits h, q
+                 ORDER BY h.rank DESC, h.entry_date DESC, h.id DESC",
+                );
+            q.build_query_as().fetch_all(p).await
+        }
+    }
 }
 
 /// Tags of live entries, with how many entries carry each, most used first.
 pub async fn tag_counts(pool: &Pool, user_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
+    on_pool!(pool, |p| sqlx::query_as(
         "SELECT t.tag, COUNT(*) FROM entry_tags t JOIN entries e ON e.id = t.entry_id
-         WHERE t.user_id = ?1 AND e.user_id = ?1 AND e.deleted_at IS NULL
+         WHERE t.user_id = $1 AND e.user_id = $1 AND e.deleted_at IS NULL
          GROUP BY t.tag ORDER BY COUNT(*) DESC, t.tag",
     )
     .bind(user_id)
-    .fetch_all(pool)
-    .await
+    .fetch_all(p)
+    .await)
 }
 
 /// Number of live entries per day between `from` and `to` (inclusive).
@@ -346,74 +423,80 @@ pub async fn day_counts(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
+    on_pool!(pool, |p| sqlx::query_as(
         "SELECT entry_date, COUNT(*) FROM entries
-         WHERE user_id = ?1 AND deleted_at IS NULL AND entry_date BETWEEN ?2 AND ?3
+         WHERE user_id = $1 AND deleted_at IS NULL AND entry_date BETWEEN $2 AND $3
          GROUP BY entry_date ORDER BY entry_date",
     )
     .bind(user_id)
     .bind(from)
     .bind(to)
-    .fetch_all(pool)
-    .await
+    .fetch_all(p)
+    .await)
 }
 
 /// Moves an entry to the trash. False if there is no such live entry of this person.
 pub async fn move_to_trash(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE entries SET deleted_at = ?1, version = version + 1
-         WHERE id = ?2 AND user_id = ?3 AND deleted_at IS NULL",
+    let done = on_pool!(pool, |p| sqlx::query(
+        "UPDATE entries SET deleted_at = $1, version = version + 1
+         WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL",
     )
     .bind(now())
     .bind(id)
     .bind(user_id)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Brings an entry back from the trash. False if it is not in this person's trash.
 pub async fn restore(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = on_pool!(pool, |p| sqlx::query(
         "UPDATE entries SET deleted_at = NULL, version = version + 1
-         WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NOT NULL",
+         WHERE id = $1 AND user_id = $2 AND deleted_at IS NOT NULL",
     )
     .bind(id)
     .bind(user_id)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Deletes an entry in the trash for good. False if it is not in this person's trash.
 pub async fn purge(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM entries WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NOT NULL",
+    let done = on_pool!(pool, |p| sqlx::query(
+        "DELETE FROM entries WHERE id = $1 AND user_id = $2 AND deleted_at IS NOT NULL",
     )
     .bind(id)
     .bind(user_id)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Empties this person's trash; returns how many entries were deleted.
 pub async fn empty_trash(pool: &Pool, user_id: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM entries WHERE user_id = ?1 AND deleted_at IS NOT NULL")
-        .bind(user_id)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected())
+    let done = on_pool!(pool, |p| sqlx::query(
+        "DELETE FROM entries WHERE user_id = $1 AND deleted_at IS NOT NULL"
+    )
+    .bind(user_id)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done)
 }
 
 pub async fn list_trash(pool: &Pool, user_id: i64) -> Result<Vec<TrashRow>, sqlx::Error> {
-    sqlx::query_as(
+    on_pool!(pool, |p| sqlx::query_as(
         "SELECT id, title, entry_date, excerpt, deleted_at FROM entries
-         WHERE user_id = ?1 AND deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC LIMIT 500",
+         WHERE user_id = $1 AND deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC LIMIT 500",
     )
     .bind(user_id)
-    .fetch_all(pool)
-    .await
+    .fetch_all(p)
+    .await)
 }
 
 /// Deletes every entry (of every person) that has been in the trash for more than `days` days.
@@ -421,20 +504,23 @@ pub async fn list_trash(pool: &Pool, user_id: i64) -> Result<Vec<TrashRow>, sqlx
 pub async fn purge_expired(pool: &Pool, days: i64) -> Result<u64, sqlx::Error> {
     let cutoff = (Utc::now() - chrono::Duration::days(days))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let done = sqlx::query("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?1")
-        .bind(cutoff)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected())
+    let done = on_pool!(pool, |p| sqlx::query(
+        "DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < $1"
+    )
+    .bind(cutoff)
+    .execute(p)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(done)
 }
 
 /// Every live entry of this person, oldest first (for export).
 pub async fn all_entries(pool: &Pool, user_id: i64) -> Result<Vec<EntryRecord>, sqlx::Error> {
-    sqlx::query_as(
+    on_pool!(pool, |p| sqlx::query_as(
         "SELECT id, title, body, entry_date, tags, version, created_at, updated_at
-         FROM entries WHERE user_id = ?1 AND deleted_at IS NULL ORDER BY entry_date, id",
+         FROM entries WHERE user_id = $1 AND deleted_at IS NULL ORDER BY entry_date, id",
     )
     .bind(user_id)
-    .fetch_all(pool)
-    .await
+    .fetch_all(p)
+    .await)
 }

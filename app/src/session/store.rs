@@ -1,5 +1,6 @@
-//! The session store: tower-sessions' SQLite store plus an index of which session belongs to
-//! which account, so that an admin can end every session of a person at once.
+//! The session store: the configured tower-sessions store (SQLite or PostgreSQL beside the data,
+//! or Redis) plus an index of which session belongs to which account, kept in the database, so
+//! that an admin can end every session of a person at once on every instance.
 //!
 //! Session records are serialised blobs that SQL cannot look into, and tower-sessions picks a
 //! session's id only when it saves it (after the login handler ran), so the index is kept here,
@@ -16,16 +17,19 @@
 use super::ssr::{unix_now, AuthState, AUTH_KEY};
 use super::Role;
 use crate::db::Pool;
+use crate::{on_pool, on_tx};
 use async_trait::async_trait;
 use std::str::FromStr;
+use std::sync::Arc;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
 
-/// tower-sessions' SQLite store, indexed by account. Cheap to clone.
+/// A session store (of any kind), indexed by account. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct IndexedStore {
-    inner: SqliteStore,
+    /// Where the records live: tower-sessions' SQLite or PostgreSQL store, or Redis.
+    inner: Arc<dyn SessionStore>,
+    /// Where the index and the accounts live.
     db: Pool,
 }
 
@@ -42,20 +46,28 @@ fn auth_of(record: &Record) -> Option<AuthState> {
 }
 
 impl IndexedStore {
-    pub fn new(inner: SqliteStore, db: Pool) -> IndexedStore {
-        IndexedStore { inner, db }
+    pub fn new(inner: impl SessionStore, db: Pool) -> IndexedStore {
+        IndexedStore {
+            inner: Arc::new(inner),
+            db,
+        }
+    }
+
+    /// Whether the record store answers (readiness): loading a session id that does not exist.
+    pub async fn ping(&self) -> session_store::Result<()> {
+        self.inner.load(&Id::default()).await.map(|_| ())
     }
 
     /// Whether the account still accepts this session: it exists, is not disabled, and was not
     /// signed out everywhere after this session logged in.
     async fn still_valid(&self, auth: &AuthState) -> session_store::Result<bool> {
-        let valid: Option<bool> = sqlx::query_scalar(
-            "SELECT disabled_at IS NULL AND sessions_valid_from <= ?2 FROM users WHERE id = ?1",
+        let valid: Option<bool> = on_pool!(&self.db, |p| sqlx::query_scalar(
+            "SELECT disabled_at IS NULL AND sessions_valid_from <= $2 FROM users WHERE id = $1",
         )
         .bind(auth.user.id)
         .bind(auth.logged_in_at)
-        .fetch_optional(&self.db)
-        .await
+        .fetch_optional(p)
+        .await)
         .map_err(backend)?;
         Ok(valid.unwrap_or(false))
     }
@@ -64,44 +76,52 @@ impl IndexedStore {
         let last_seen = chrono::DateTime::from_timestamp(auth.last_seen, 0)
             .unwrap_or_default()
             .to_rfc3339();
-        let mut tx = self.db.begin().await.map_err(backend)?;
-        sqlx::query(
+        let mut tx = self.db.begin_write().await.map_err(backend)?;
+        on_tx!(&mut tx, |c| sqlx::query(
             "INSERT INTO user_sessions (session_id, user_id, logged_in_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4)
+             VALUES ($1, $2, $3, $4)
              ON CONFLICT (session_id) DO UPDATE SET expires_at = excluded.expires_at",
         )
         .bind(record.id.to_string())
         .bind(auth.user.id)
         .bind(auth.logged_in_at)
         .bind(record.expiry_date.unix_timestamp())
-        .execute(&mut *tx)
+        .execute(c)
         .await
+        .map(|done| done.rows_affected()))
         .map_err(backend)?;
-        sqlx::query("UPDATE users SET last_seen_at = ?2 WHERE id = ?1")
-            .bind(auth.user.id)
-            .bind(last_seen)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE users SET last_seen_at = $2 WHERE id = $1"
+        )
+        .bind(auth.user.id)
+        .bind(last_seen)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 
     async fn unindex(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM user_sessions WHERE session_id = ?1")
-            .bind(id.to_string())
-            .execute(&self.db)
-            .await
-            .map_err(backend)?;
+        on_pool!(&self.db, |p| sqlx::query(
+            "DELETE FROM user_sessions WHERE session_id = $1"
+        )
+        .bind(id.to_string())
+        .execute(p)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(backend)?;
         Ok(())
     }
 
     async fn session_ids(&self, user_id: i64) -> session_store::Result<Vec<Id>> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT session_id FROM user_sessions WHERE user_id = ?1")
-                .bind(user_id)
-                .fetch_all(&self.db)
-                .await
-                .map_err(backend)?;
+        let ids: Vec<String> = on_pool!(&self.db, |p| sqlx::query_scalar(
+            "SELECT session_id FROM user_sessions WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .fetch_all(p)
+        .await)
+        .map_err(backend)?;
         Ok(ids.iter().filter_map(|id| Id::from_str(id).ok()).collect())
     }
 
@@ -109,21 +129,27 @@ impl IndexedStore {
     /// sessions were ended. Works for a deleted account too (the index outlives it).
     pub async fn revoke_all(&self, user_id: i64) -> session_store::Result<usize> {
         // Mark first, so a save racing with the deletes below is refused rather than resurrected.
-        sqlx::query("UPDATE users SET sessions_valid_from = ?2 WHERE id = ?1")
-            .bind(user_id)
-            .bind(unix_now())
-            .execute(&self.db)
-            .await
-            .map_err(backend)?;
+        on_pool!(&self.db, |p| sqlx::query(
+            "UPDATE users SET sessions_valid_from = $2 WHERE id = $1"
+        )
+        .bind(user_id)
+        .bind(unix_now())
+        .execute(p)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(backend)?;
         let ids = self.session_ids(user_id).await?;
         for id in &ids {
             self.inner.delete(id).await?;
         }
-        sqlx::query("DELETE FROM user_sessions WHERE user_id = ?1")
-            .bind(user_id)
-            .execute(&self.db)
-            .await
-            .map_err(backend)?;
+        on_pool!(&self.db, |p| sqlx::query(
+            "DELETE FROM user_sessions WHERE user_id = $1"
+        )
+        .bind(user_id)
+        .execute(p)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(backend)?;
         Ok(ids.len())
     }
 
@@ -148,26 +174,26 @@ impl IndexedStore {
 
     /// Logged-in sessions that have not expired: everyone's, or one account's.
     pub async fn count_active(&self, user_id: Option<i64>) -> session_store::Result<i64> {
-        sqlx::query_scalar(
+        on_pool!(&self.db, |p| sqlx::query_scalar(
             "SELECT COUNT(*) FROM user_sessions
-             WHERE expires_at > ?1 AND (?2 IS NULL OR user_id = ?2)",
+             WHERE expires_at > $1 AND ($2 IS NULL OR user_id = $2)",
         )
         .bind(unix_now())
         .bind(user_id)
-        .fetch_one(&self.db)
-        .await
+        .fetch_one(p)
+        .await)
         .map_err(backend)
     }
 
     /// Drops index rows of sessions that expired (the store deletes the records themselves).
     pub async fn purge_expired_index(&self) -> Result<u64, sqlx::Error> {
-        Ok(
-            sqlx::query("DELETE FROM user_sessions WHERE expires_at <= ?1")
-                .bind(unix_now())
-                .execute(&self.db)
-                .await?
-                .rows_affected(),
+        Ok(on_pool!(&self.db, |p| sqlx::query(
+            "DELETE FROM user_sessions WHERE expires_at <= $1"
         )
+        .bind(unix_now())
+        .execute(p)
+        .await
+        .map(|done| done.rows_affected()))?)
     }
 }
 

@@ -1,5 +1,10 @@
-//! Test harness: the real Quire router on a random port against a fresh SQLite file, an OpenID
+//! Test harness: the real Quire router on a random port against a fresh database, an OpenID
 //! provider inside the test, and a cookie-keeping HTTP client that plays the browser.
+//!
+//! The database is a fresh SQLite file, or — with `QUIRE_TEST_DATABASE=postgres` — a fresh
+//! PostgreSQL database (created on the server `QUIRE_TEST_POSTGRES` names, by default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, and dropped when the test ends). `.ci/test` runs
+//! the whole suite once per backend.
 #![allow(dead_code)]
 
 pub mod provider;
@@ -14,13 +19,107 @@ pub struct TestApp {
     pub base: String,
     pub db_url: String,
     pub quire: server::Quire,
-    _dir: tempfile::TempDir,
+    /// Last: the database is dropped after Quire's pool.
+    pub db: TestDb,
 }
 
-/// Starts Quire against `issuer` with the given extra environment.
+/// Whether this run of the suite is on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("QUIRE_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("QUIRE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh, empty database for one test, and a scratch folder. Dropping it deletes both.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    postgres_name: Option<String>,
+}
+
+impl TestDb {
+    /// A database of the backend this run is for.
+    pub async fn fresh() -> TestDb {
+        if on_postgres() {
+            TestDb::fresh_postgres().await
+        } else {
+            TestDb::fresh_sqlite()
+        }
+    }
+
+    pub fn fresh_sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("quire.db").display());
+        TestDb {
+            url,
+            dir,
+            postgres_name: None,
+        }
+    }
+
+    pub async fn fresh_postgres() -> TestDb {
+        use sqlx::Connection;
+        let admin = postgres_admin_url();
+        let name = format!("quire_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL for tests (QUIRE_TEST_POSTGRES) answers");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        TestDb {
+            url: url.to_string(),
+            dir: tempfile::tempdir().unwrap(),
+            postgres_name: Some(name),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot block on itself: a thread of its own.
+        let admin = postgres_admin_url();
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop a test database: {dropped:?}");
+        }
+    }
+}
+
+/// Starts Quire against `issuer` with the given extra environment, on a fresh database.
 pub async fn spawn_app(issuer: &str, extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("quire.db").display());
+    spawn_app_on(TestDb::fresh().await, issuer, extra).await
+}
+
+/// Starts Quire on the given database.
+pub async fn spawn_app_on(db: TestDb, issuer: &str, extra: &[(&str, &str)]) -> TestApp {
+    let dir = &db.dir;
+    let db_url = db.url.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut env: HashMap<String, String> = [
@@ -61,7 +160,7 @@ pub async fn spawn_app(issuer: &str, extra: &[(&str, &str)]) -> TestApp {
         base,
         db_url,
         quire,
-        _dir: dir,
+        db,
     }
 }
 

@@ -1,0 +1,286 @@
+//! Moving an instance from SQLite to PostgreSQL (`server migrate-db --from … --to …`).
+//!
+//! Everything a person or an admin would miss is copied — accounts, linked identities, entries
+//! with their tags and versions, the audit log, settings, password hashes, set-password tokens,
+//! login-throttle counters — with the same ids, so links and audit references stay true. Session
+//! records and the session index are not: people log in again after the move.
+//!
+//! The copy is one transaction on the target: either everything arrives or nothing does. A target
+//! that already holds data is refused (a second run cannot double anything). At the end the row
+//! counts of both sides are printed and compared; any difference rolls the copy back.
+
+use crate::db::{Backend, Pool};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, SqlitePool};
+use std::io::Write;
+
+/// How a column's values are read from SQLite and written to PostgreSQL.
+#[derive(Clone, Copy)]
+enum Kind {
+    Int,
+    Text,
+    Bool,
+}
+use Kind::{Bool, Int, Text};
+
+/// The tables to copy, parents before children, with every column (the generated
+/// `entries.search_vector` is computed by PostgreSQL). `identity` names the tables whose `id`
+/// sequence must continue after the copied ids.
+const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
+    (
+        "users",
+        true,
+        &[
+            ("id", Int),
+            ("issuer", Text),
+            ("subject", Text),
+            ("email", Text),
+            ("email_verified", Bool),
+            ("display_name", Text),
+            ("role", Text),
+            ("created_at", Text),
+            ("last_login_at", Text),
+            ("admin_by_email", Bool),
+            ("admin_by_group", Bool),
+            ("promoted", Bool),
+            ("disabled_at", Text),
+            ("sessions_valid_from", Int),
+            ("last_seen_at", Text),
+            ("password_hash", Text),
+        ],
+    ),
+    (
+        "linked_identities",
+        true,
+        &[
+            ("id", Int),
+            ("user_id", Int),
+            ("issuer", Text),
+            ("subject", Text),
+            ("provider", Text),
+            ("email", Text),
+            ("linked_at", Text),
+            ("last_login_at", Text),
+        ],
+    ),
+    (
+        "entries",
+        true,
+        &[
+            ("id", Int),
+            ("user_id", Int),
+            ("title", Text),
+            ("body", Text),
+            ("excerpt", Text),
+            ("entry_date", Text),
+            ("tags", Text),
+            ("version", Int),
+            ("created_at", Text),
+            ("updated_at", Text),
+            ("deleted_at", Text),
+        ],
+    ),
+    (
+        "entry_tags",
+        false,
+        &[("entry_id", Int), ("user_id", Int), ("tag", Text)],
+    ),
+    (
+        "audit_log",
+        true,
+        &[
+            ("id", Int),
+            ("at", Text),
+            ("action", Text),
+            ("actor_id", Int),
+            ("actor", Text),
+            ("target_id", Int),
+            ("target", Text),
+            ("detail", Text),
+            ("ip", Text),
+            ("user_agent", Text),
+        ],
+    ),
+    (
+        "settings",
+        false,
+        &[("key", Text), ("value", Text), ("updated_at", Text)],
+    ),
+    (
+        "password_tokens",
+        false,
+        &[
+            ("token_hash", Text),
+            ("user_id", Int),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("used_at", Int),
+        ],
+    ),
+    (
+        "login_throttle",
+        false,
+        &[
+            ("key", Text),
+            ("failures", Int),
+            ("last_failure_at", Int),
+            ("locked_until", Int),
+        ],
+    ),
+];
+
+/// Rows read and written per statement (well under PostgreSQL's 65,535 parameters).
+const BATCH: i64 = 500;
+
+/// Why a move stopped. Nothing was written to the target in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("--from must be a sqlite: URL and --to a postgres:// URL")]
+    WrongDirection,
+    #[error(
+        "the target database already holds data ({0} rows in {1}); move into an empty database"
+    )]
+    TargetNotEmpty(i64, &'static str),
+    #[error("row counts differ after the copy in {table}: {from} in SQLite, {to} in PostgreSQL; nothing was kept")]
+    CountsDiffer {
+        table: &'static str,
+        from: i64,
+        to: i64,
+    },
+    #[error("{0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot write progress: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Row counts per table, in [`TABLES`] order, as the move saw them on both sides.
+pub type Counts = Vec<(&'static str, i64, i64)>;
+
+/// Copies the SQLite database `from` into the empty PostgreSQL database `to` (migrating both
+/// to the current schema first), printing progress to `out`.
+pub async fn run(from: &str, to: &str, out: &mut impl Write) -> Result<Counts, MoveError> {
+    if Backend::of_url(from) != Some(Backend::Sqlite)
+        || Backend::of_url(to) != Some(Backend::Postgres)
+    {
+        return Err(MoveError::WrongDirection);
+    }
+    let (Pool::Sqlite(source), Pool::Postgres(target)) =
+        (Pool::connect(from).await?, Pool::connect(to).await?)
+    else {
+        return Err(MoveError::WrongDirection);
+    };
+    let counts = copy(&source, &target, out).await;
+    source.close().await;
+    target.close().await;
+    counts
+}
+
+async fn count(
+    pool_or_conn: impl sqlx::Executor<'_, Database = Postgres>,
+    table: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(pool_or_conn)
+        .await
+}
+
+async fn copy(
+    source: &SqlitePool,
+    target: &PgPool,
+    out: &mut impl Write,
+) -> Result<Counts, MoveError> {
+    let mut tx = target.begin().await?;
+    // Nobody else may write while we check emptiness and copy.
+    for (table, _, _) in TABLES {
+        sqlx::query(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (table, _, _) in TABLES {
+        let n = count(&mut *tx, table).await?;
+        if n > 0 {
+            return Err(MoveError::TargetNotEmpty(n, table));
+        }
+    }
+    let mut counts = Vec::new();
+    for (table, identity, columns) in TABLES {
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(source)
+            .await?;
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let select = format!(
+            "SELECT {} FROM {table} ORDER BY rowid LIMIT $1 OFFSET $2",
+            names.join(", ")
+        );
+        let mut copied = 0i64;
+        loop {
+            let rows = sqlx::query(&select)
+                .bind(BATCH)
+                .bind(copied)
+                .fetch_all(source)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut insert = QueryBuilder::<Postgres>::new(format!(
+                "INSERT INTO {table} ({}) ",
+                names.join(", ")
+            ));
+            let mut failed = None;
+            insert.push_values(&rows, |mut values, row| {
+                for (i, (_, kind)) in columns.iter().enumerate() {
+                    let bound = match kind {
+                        Int => row.try_get::<Option<i64>, _>(i).map(|v| {
+                            values.push_bind(v);
+                        }),
+                        Text => row.try_get::<Option<String>, _>(i).map(|v| {
+                            values.push_bind(v);
+                        }),
+                        Bool => row.try_get::<Option<bool>, _>(i).map(|v| {
+                            values.push_bind(v);
+                        }),
+                    };
+                    if let Err(e) = bound {
+                        failed.get_or_insert(e);
+                    }
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            insert.build().execute(&mut *tx).await?;
+            copied += rows.len() as i64;
+            writeln!(out, "{table}: {copied} of {total} rows")?;
+        }
+        if *identity {
+            // Ids were copied as they were; new rows continue after the largest.
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let arrived = count(&mut *tx, table).await?;
+        if arrived != total {
+            return Err(MoveError::CountsDiffer {
+                table,
+                from: total,
+                to: arrived,
+            });
+        }
+        counts.push((*table, total, arrived));
+    }
+    tx.commit().await?;
+    writeln!(
+        out,
+        "\n{:<20} {:>10} {:>10}",
+        "table", "SQLite", "PostgreSQL"
+    )?;
+    for (table, from, to) in &counts {
+        writeln!(out, "{table:<20} {from:>10} {to:>10}")?;
+    }
+    writeln!(
+        out,
+        "\nAll rows arrived. Point DATABASE_URL at the PostgreSQL database and start Quire."
+    )?;
+    Ok(counts)
+}
