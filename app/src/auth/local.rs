@@ -190,6 +190,7 @@ pub async fn password_login(
                 crate::auth::local::try_again_phrase(until, now)
             ));
             audit::record_or_log(&state.db, &event, &client).await;
+            metrics::counter!("quire_logins_refused_total", "reason" => "throttled").increment(1);
             leptos_axum::redirect(&refuse_again_at(until));
             return Ok(());
         }
@@ -234,6 +235,7 @@ pub async fn password_login(
                 None => detail.to_owned(),
             });
         audit::record_or_log(&state.db, &event, &client).await;
+        metrics::counter!("quire_logins_refused_total", "reason" => "credentials").increment(1);
         // The same answer whether the account exists or not.
         let to = match locks_until {
             Some(until) => refuse_again_at(until),
@@ -259,6 +261,7 @@ pub async fn password_login(
         let event = audit::Event::new(Action::LoginRefused, Some(account.user.id), label)
             .detail("disabled: the account is disabled (password login)");
         audit::record_or_log(&state.db, &event, &client).await;
+        metrics::counter!("quire_logins_refused_total", "reason" => "disabled").increment(1);
         leptos_axum::redirect("/login/error?reason=disabled");
         return Ok(());
     }
@@ -277,6 +280,7 @@ pub async fn password_login(
     let event = audit::Event::new(Action::PasswordLogin, Some(account.user.id), label)
         .detail(format!("role {}", account.user.role.as_str()));
     audit::record_or_log(&state.db, &event, &client).await;
+    metrics::counter!("quire_logins_total", "method" => "password").increment(1);
     leptos_axum::redirect(next.as_str());
     Ok(())
 }

@@ -565,6 +565,7 @@ async fn log_in_verified(
     )
     .detail(notes.join("; "));
     audit::record_or_log(db, &event, client_info).await;
+    metrics::counter!("quire_logins_total", "method" => "oidc").increment(1);
     Ok(())
 }
 
@@ -1015,6 +1016,8 @@ pub async fn callback(
         Err(failure) => {
             let reference = correlation_id();
             tracing::warn!(%reference, reason = failure.reason(), error = %failure, "login failed");
+            metrics::counter!("quire_logins_refused_total", "reason" => failure.reason())
+                .increment(1);
             let event = audit::Event::new(Action::LoginRefused, None, failure.who())
                 .detail(format!("{} (ref {reference})", failure.audit_detail()));
             audit::record_or_log(&state.db, &event, &client).await;

@@ -499,9 +499,8 @@ struct LocalRow {
 
 /// The local account whose login email is `email` (already lower-cased).
 pub async fn find_local(pool: &Pool, email: &str) -> Result<Option<LocalAccount>, sqlx::Error> {
-    let row: Option<LocalRow> =
-        on_pool!(pool, |p| {
-            sqlx::query_as(
+    let row: Option<LocalRow> = on_pool!(pool, |p| {
+        sqlx::query_as(
         "SELECT id, display_name, email, role, password_hash, disabled_at IS NOT NULL AS disabled
          FROM users WHERE issuer = $1 AND subject = $2",
     )
@@ -509,7 +508,7 @@ pub async fn find_local(pool: &Pool, email: &str) -> Result<Option<LocalAccount>
     .bind(email)
     .fetch_optional(p)
     .await
-        })?;
+    })?;
     Ok(row.map(|r| LocalAccount {
         user: session_user(r.id, r.display_name, r.email, &r.role),
         password_hash: r.password_hash,

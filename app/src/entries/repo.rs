@@ -219,15 +219,14 @@ pub async fn update(
             UpdateOutcome::Updated { version }
         }
         None => {
-            let current: Option<(i64,)> =
-                on_tx!(&mut tx, |c| {
-                    sqlx::query_as(
+            let current: Option<(i64,)> = on_tx!(&mut tx, |c| {
+                sqlx::query_as(
                 "SELECT version FROM entries WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL",
             )
             .bind(id)
             .bind(user_id)
             .fetch_optional(c).await
-                })?;
+            })?;
             match current {
                 Some((current_version,)) => UpdateOutcome::Conflict { current_version },
                 None => UpdateOutcome::NotFound,

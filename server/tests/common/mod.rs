@@ -42,6 +42,16 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// Another handle on `db` for a second instance: same database, its own scratch folder, and
+    /// it drops nothing.
+    pub fn shared(db: &TestDb) -> TestDb {
+        TestDb {
+            url: db.url.clone(),
+            dir: tempfile::tempdir().unwrap(),
+            postgres_name: None,
+        }
+    }
+
     /// A database of the backend this run is for.
     pub async fn fresh() -> TestDb {
         if on_postgres() {
@@ -173,9 +183,14 @@ pub async fn spawn_with_provider() -> (TestApp, TestProvider) {
 
 /// A browser: keeps cookies, does not follow redirects (tests look at each hop), and sends the
 /// headers a real browser sends on same-origin form posts.
+#[derive(Clone)]
 pub struct Browser {
     pub client: reqwest::Client,
+    /// Where requests go.
     pub base: String,
+    /// What the browser sends as `Origin`: the public URL, which is `base` unless the browser
+    /// talks to one of several instances behind one address ([`Browser::via`]).
+    pub origin: String,
     pub jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
@@ -190,7 +205,17 @@ impl Browser {
         Browser {
             client,
             base: app.base.clone(),
+            origin: app.base.clone(),
             jar,
+        }
+    }
+
+    /// The same browser (same cookies, same `Origin`) with its requests landing on `app`, as
+    /// when a load balancer picks another instance.
+    pub fn via(&self, app: &TestApp) -> Browser {
+        Browser {
+            base: app.base.clone(),
+            ..self.clone()
         }
     }
 
@@ -215,7 +240,7 @@ impl Browser {
     pub async fn post_form(&self, path: &str, body: &str) -> Response {
         self.client
             .post(self.url(path))
-            .header(header::ORIGIN, &self.base)
+            .header(header::ORIGIN, &self.origin)
             .header("sec-fetch-site", "same-origin")
             .header(header::ACCEPT, "text/html")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -253,7 +278,7 @@ impl Browser {
     pub async fn login(&self, next: &str) -> String {
         let authorize = self.start_login(next).await;
         let callback = self.authorize(&authorize).await;
-        let res = self.get(&callback).await;
+        let res = self.get(&self.url(&path_of(&callback))).await;
         assert!(
             res.status().is_redirection(),
             "callback redirects: {}",
@@ -291,6 +316,16 @@ impl Browser {
     }
 }
 
+/// The path and query of a URL (the provider's redirect names the public URL; the request goes
+/// wherever this browser's requests go).
+pub fn path_of(url: &str) -> String {
+    let url = url::Url::parse(url).unwrap();
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
 pub fn location(res: &Response) -> String {
     res.headers()
         .get(header::LOCATION)
@@ -314,7 +349,7 @@ impl Browser {
         let res = self
             .client
             .post(self.url(&format!("/api/{endpoint}")))
-            .header(header::ORIGIN, &self.base)
+            .header(header::ORIGIN, &self.origin)
             .header(header::ACCEPT, "application/json")
             .form(form)
             .send()
