@@ -128,6 +128,17 @@ const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
     ),
 ];
 
+/// The primary key of each table: a stable order to page through (`entry_tags` has no rowid).
+fn order_of(table: &str) -> &'static str {
+    match table {
+        "entry_tags" => "entry_id, tag",
+        "settings" => "key",
+        "password_tokens" => "token_hash",
+        "login_throttle" => "key",
+        _ => "id",
+    }
+}
+
 /// Rows read and written per statement (well under PostgreSQL's 65,535 parameters).
 const BATCH: i64 = 500;
 
@@ -208,8 +219,9 @@ async fn copy(
             .await?;
         let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
         let select = format!(
-            "SELECT {} FROM {table} ORDER BY rowid LIMIT $1 OFFSET $2",
-            names.join(", ")
+            "SELECT {} FROM {table} ORDER BY {} LIMIT $1 OFFSET $2",
+            names.join(", "),
+            order_of(table)
         );
         let mut copied = 0i64;
         loop {

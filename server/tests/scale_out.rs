@@ -48,7 +48,10 @@ async fn journeys_span_instances(extra: &[(&str, &str)]) {
         "b",
         "the response names the instance that answered"
     );
-    assert!(alice_a.me().await.is_some(), "and the session is good on A too");
+    assert!(
+        alice_a.me().await.is_some(),
+        "and the session is good on A too"
+    );
 
     // What is written on one is read on the other.
     let id = alice_a
