@@ -29,6 +29,10 @@ pub enum AppError {
     /// The thing changed since the person loaded it (another tab or device saved first).
     #[error("This entry was changed somewhere else (another tab or device) after you opened it. Your text is still here.")]
     Conflict { current_version: i64 },
+    /// The database (or the session store) cannot be reached right now: it is restarting, or
+    /// out of connections. Nothing was changed; the same request will work once it is back.
+    #[error("Quire cannot reach its database right now. Nothing was lost; please try again in a moment.")]
+    Unavailable,
     /// The OpenID provider cannot be reached right now.
     #[error("The identity provider is unavailable right now. Please try again in a moment.")]
     ProviderUnavailable,
@@ -80,7 +84,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Invalid(_) => 400,
             AppError::Conflict { .. } => 409,
-            AppError::ProviderUnavailable => 503,
+            AppError::ProviderUnavailable | AppError::Unavailable => 503,
             AppError::Internal { .. } | AppError::Transport(_) => 500,
         }
     }
@@ -102,8 +106,18 @@ impl From<ServerFnError> for AppError {
 
 impl AppError {
     /// Logs `detail` with a fresh correlation id and returns the opaque error the browser gets.
+    /// A database error that only means "unreachable right now" becomes [`AppError::Unavailable`]
+    /// (503) instead: the person can simply try again.
     #[cfg(feature = "ssr")]
-    pub fn internal(context: &str, detail: impl std::fmt::Display) -> Self {
+    pub fn internal(context: &str, detail: impl std::fmt::Display + 'static) -> Self {
+        let any: &dyn std::any::Any = &detail;
+        if any
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(crate::db::is_unavailable)
+        {
+            tracing::warn!(context, error = %detail, "database unavailable");
+            return AppError::Unavailable;
+        }
         let reference = correlation_id();
         tracing::error!(%reference, context, error = %detail, "internal error");
         AppError::Internal { reference }

@@ -190,11 +190,22 @@ pub mod ssr {
             .map_err(|err| AppError::internal("session layer missing", err))
     }
 
+    /// Who the session says is logged in. A store that cannot be reached (database or Redis
+    /// down) is [`AppError::Unavailable`], never "anonymous": the person is not logged out by an
+    /// outage, and the answer is a 503 they can retry.
     pub async fn auth_state(session: &Session) -> Result<Option<AuthState>, AppError> {
+        use tower_sessions::session::Error;
+        use tower_sessions::session_store::Error as StoreError;
         session
             .get::<AuthState>(AUTH_KEY)
             .await
-            .map_err(|err| AppError::internal("reading session", err))
+            .map_err(|err| match err {
+                Error::Store(StoreError::Backend(detail)) => {
+                    tracing::warn!(error = %detail, "session store unavailable");
+                    AppError::Unavailable
+                }
+                other => AppError::internal("reading session", other),
+            })
     }
 
     /// The logged-in person, or [`AppError::Unauthenticated`]. Every protected server function

@@ -92,20 +92,21 @@ pub async fn same_origin_only(
 pub async fn require_login_for_api(session: Session, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if path.starts_with("/api/") && !app::auth::PUBLIC_SERVER_FNS.contains(&path) {
-        let user = app::session::ssr::auth_state(&session)
-            .await
-            .ok()
-            .flatten()
-            .map(|auth| auth.user);
-        let refusal = match user {
-            None => Some((
+        let user = app::session::ssr::auth_state(&session).await;
+        let refusal = match user.map(|auth| auth.map(|a| a.user)) {
+            // An outage is not a logout: "try again", not "log in".
+            Err(app::error::AppError::Unavailable) => Some((
+                StatusCode::SERVICE_UNAVAILABLE,
+                app::error::AppError::Unavailable,
+            )),
+            Err(_) | Ok(None) => Some((
                 StatusCode::UNAUTHORIZED,
                 app::error::AppError::Unauthenticated,
             )),
-            Some(user) if path.starts_with("/api/admin/") && !user.is_admin() => {
+            Ok(Some(user)) if path.starts_with("/api/admin/") && !user.is_admin() => {
                 Some((StatusCode::FORBIDDEN, app::error::AppError::Forbidden))
             }
-            Some(_) => None,
+            Ok(Some(_)) => None,
         };
         if let Some((status, error)) = refusal {
             let body = serde_json::to_string(&error).unwrap_or_default();

@@ -275,3 +275,95 @@ async fn instances_starting_together_on_an_empty_postgres_database_migrate_once(
         pool.close().await;
     }
 }
+
+/// Closes the test's PostgreSQL database to new connections and ends the open ones (as a
+/// database restart does), or opens it again.
+async fn database_outage(db: &TestDb, down: bool) {
+    use sqlx::Connection;
+    let name = url::Url::parse(&db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let mut admin = sqlx::PgConnection::connect(&common::postgres_admin_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS {}",
+        !down
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    if down {
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await.ok();
+}
+
+#[tokio::test]
+async fn a_database_outage_answers_503_and_quire_recovers_by_itself() {
+    let provider = TestProvider::start().await;
+    let db = TestDb::fresh_postgres().await;
+    let shared = TestDb::shared(&db);
+    let app = spawn_app_on(shared, &provider.issuer(), &[]).await;
+    let alice = Browser::new(&app);
+    alice.login_as(&provider, TestUser::alice()).await;
+    let saved = alice.create_entry("Before", "2026-08-01", "", "kept").await;
+
+    database_outage(&db, true).await;
+    let (status, body) = alice.call("entries/list", &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let error = common::app_error(&body);
+    assert_eq!(error, app::error::AppError::Unavailable);
+    assert!(
+        error.to_string().contains("try again"),
+        "the person reads: {error}"
+    );
+    let (status, _) = alice
+        .call(
+            "entries/create",
+            &[
+                ("title", "During"),
+                ("entry_date", "2026-08-02"),
+                ("tags", ""),
+                ("body", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.text().await.unwrap().contains("database unavailable"));
+
+    database_outage(&db, false).await;
+    let ready = client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready.status(),
+        StatusCode::OK,
+        "ready again without a restart"
+    );
+    let (status, entry) = alice
+        .call("entries/get", &[("id", &saved.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    assert_eq!(entry["title"], "Before", "what was acknowledged is there");
+    assert!(
+        alice.me().await.is_some(),
+        "the session survived the outage"
+    );
+    drop(app);
+}
