@@ -22,14 +22,21 @@ enum Kind {
 }
 use Kind::{Bool, Int, Text};
 
-/// The tables to copy, parents before children, with every column (the generated
-/// `entries.search_vector` is computed by PostgreSQL). `identity` names the tables whose `id`
-/// sequence must continue after the copied ids.
-const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
-    (
-        "users",
-        true,
-        &[
+/// One table to copy.
+struct Table {
+    name: &'static str,
+    /// Whether its `id` is an identity column whose sequence must continue after the copied ids.
+    identity: bool,
+    /// Every column (the generated `entries.search_vector` is computed by PostgreSQL).
+    columns: &'static [(&'static str, Kind)],
+}
+
+/// The tables to copy, parents before children.
+const TABLES: &[Table] = &[
+    Table {
+        name: "users",
+        identity: true,
+        columns: &[
             ("id", Int),
             ("issuer", Text),
             ("subject", Text),
@@ -47,11 +54,11 @@ const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
             ("last_seen_at", Text),
             ("password_hash", Text),
         ],
-    ),
-    (
-        "linked_identities",
-        true,
-        &[
+    },
+    Table {
+        name: "linked_identities",
+        identity: true,
+        columns: &[
             ("id", Int),
             ("user_id", Int),
             ("issuer", Text),
@@ -61,11 +68,11 @@ const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
             ("linked_at", Text),
             ("last_login_at", Text),
         ],
-    ),
-    (
-        "entries",
-        true,
-        &[
+    },
+    Table {
+        name: "entries",
+        identity: true,
+        columns: &[
             ("id", Int),
             ("user_id", Int),
             ("title", Text),
@@ -78,16 +85,16 @@ const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
             ("updated_at", Text),
             ("deleted_at", Text),
         ],
-    ),
-    (
-        "entry_tags",
-        false,
-        &[("entry_id", Int), ("user_id", Int), ("tag", Text)],
-    ),
-    (
-        "audit_log",
-        true,
-        &[
+    },
+    Table {
+        name: "entry_tags",
+        identity: false,
+        columns: &[("entry_id", Int), ("user_id", Int), ("tag", Text)],
+    },
+    Table {
+        name: "audit_log",
+        identity: true,
+        columns: &[
             ("id", Int),
             ("at", Text),
             ("action", Text),
@@ -99,33 +106,33 @@ const TABLES: &[(&str, bool, &[(&str, Kind)])] = &[
             ("ip", Text),
             ("user_agent", Text),
         ],
-    ),
-    (
-        "settings",
-        false,
-        &[("key", Text), ("value", Text), ("updated_at", Text)],
-    ),
-    (
-        "password_tokens",
-        false,
-        &[
+    },
+    Table {
+        name: "settings",
+        identity: false,
+        columns: &[("key", Text), ("value", Text), ("updated_at", Text)],
+    },
+    Table {
+        name: "password_tokens",
+        identity: false,
+        columns: &[
             ("token_hash", Text),
             ("user_id", Int),
             ("created_at", Int),
             ("expires_at", Int),
             ("used_at", Int),
         ],
-    ),
-    (
-        "login_throttle",
-        false,
-        &[
+    },
+    Table {
+        name: "login_throttle",
+        identity: false,
+        columns: &[
             ("key", Text),
             ("failures", Int),
             ("last_failure_at", Int),
             ("locked_until", Int),
         ],
-    ),
+    },
 ];
 
 /// The primary key of each table: a stable order to page through (`entry_tags` has no rowid).
@@ -201,19 +208,24 @@ async fn copy(
 ) -> Result<Counts, MoveError> {
     let mut tx = target.begin().await?;
     // Nobody else may write while we check emptiness and copy.
-    for (table, _, _) in TABLES {
+    for Table { name: table, .. } in TABLES {
         sqlx::query(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
             .execute(&mut *tx)
             .await?;
     }
-    for (table, _, _) in TABLES {
+    for Table { name: table, .. } in TABLES {
         let n = count(&mut *tx, table).await?;
         if n > 0 {
             return Err(MoveError::TargetNotEmpty(n, table));
         }
     }
     let mut counts = Vec::new();
-    for (table, identity, columns) in TABLES {
+    for Table {
+        name: table,
+        identity,
+        columns,
+    } in TABLES
+    {
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(source)
             .await?;

@@ -7,7 +7,10 @@
 //! - saving an entry,
 //! - and, for scale, a page that renders the app without any data query.
 //!
-//! Run with `cargo bench -p server --bench journal` (release build). Numbers go in
+//! Run with `cargo bench -p server --bench journal` (release build) for SQLite, and with
+//! `QUIRE_TEST_DATABASE=postgres` for PostgreSQL (a fresh database, as in the tests). On
+//! PostgreSQL it then also measures the logged-in journal page through nginx (docs/nginx.conf)
+//! in front of one and of two instances on the same database. Numbers go in
 //! docs/BENCHMARKS.md; nothing here is a pass/fail test.
 
 #[path = "../tests/common/mod.rs"]
@@ -15,7 +18,7 @@ mod common;
 
 use app::entries::model::NewEntry;
 use common::provider::TestUser;
-use common::{app_with_users, Browser};
+use common::{app_with_users, spawn_app_on, Browser, TestDb};
 use std::time::{Duration, Instant};
 
 const ENTRIES: usize = 100_000;
@@ -67,7 +70,7 @@ fn body(i: usize) -> String {
         words.push(WORDS[x % WORDS.len()]);
     }
     // One entry in a thousand mentions a rare word, for a selective search.
-    if i % 1000 == 0 {
+    if i.is_multiple_of(1000) {
         words.push("zeppelin");
     }
     format!(
@@ -102,9 +105,120 @@ async fn time_get(browser: &Browser, path: &str, runs: usize) -> Vec<Duration> {
     samples
 }
 
+/// Requests per second from two concurrent clients over 5 seconds.
+async fn throughput(browser: &Browser, url: &str) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let client = browser.client.clone();
+        let url = url.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while Instant::now() < deadline {
+                let res = client
+                    .get(&url)
+                    .header("accept", "text/html")
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success(), "{url}: {}", res.status());
+                let _ = res.bytes().await.unwrap();
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    f64::from(total) / 5.0
+}
+
+/// nginx with docs/nginx.conf, its upstreams and paths swapped for this run's.
+struct Nginx {
+    base: String,
+    process: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(upstreams: &[String]) -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let example =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/nginx.conf"))
+                .unwrap();
+        let servers: String = upstreams
+            .iter()
+            .map(|u| {
+                format!(
+                    "        server {} max_fails=1 fail_timeout=5s;\n",
+                    u.trim_start_matches("http://")
+                )
+            })
+            .collect();
+        let mut conf = String::new();
+        let mut in_upstream_servers = false;
+        for line in example.lines() {
+            if line.trim_start().starts_with("server 127.0.0.1:300") {
+                if !in_upstream_servers {
+                    conf.push_str(&servers);
+                    in_upstream_servers = true;
+                }
+                continue;
+            }
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        let path = dir.path().display().to_string();
+        let conf = conf
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            .replace("/run/nginx-quire.pid", &format!("{path}/nginx.pid"))
+            .replace("/var/log/nginx/", &format!("{path}/"))
+            .replace("worker_processes auto;", "worker_processes 1;");
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let process = std::process::Command::new("nginx")
+            .args([
+                "-p",
+                &path,
+                "-c",
+                &format!("{path}/nginx.conf"),
+                "-g",
+                "daemon off;",
+            ])
+            .spawn()
+            .expect("nginx is installed (.ci/setup --browser)");
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nginx {
+            base,
+            process,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let (app, _provider, users) = app_with_users(&[TestUser::alice()]).await;
+    println!("backend: {}", app.quire.state.db.backend().name());
     let alice = &users[0];
     let user_id = alice.call("auth/me", &[]).await.1["id"].as_i64().unwrap();
 
@@ -203,33 +317,37 @@ async fn main() {
             "/login/error?reason=expired".to_owned(),
         ),
     ] {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut tasks = Vec::new();
-        for _ in 0..2 {
-            let client = alice.client.clone();
-            let url = alice.url(&path);
-            tasks.push(tokio::spawn(async move {
-                let mut n = 0u32;
-                while Instant::now() < deadline {
-                    let res = client
-                        .get(&url)
-                        .header("accept", "text/html")
-                        .send()
-                        .await
-                        .unwrap();
-                    let _ = res.bytes().await.unwrap();
-                    n += 1;
-                }
-                n
-            }));
-        }
-        let mut total = 0;
-        for t in tasks {
-            total += t.await.unwrap();
-        }
-        let rate = total as f64 / 5.0;
+        let rate = throughput(alice, &alice.url(&path)).await;
         println!("{label}: {rate:.0} requests/s");
         rates.push(format!("| {label} | {rate:.0} req/s |"));
+    }
+
+    if common::on_postgres() {
+        // The logged-in journal page through nginx, in front of one and then two instances on
+        // the same database (the second instance runs in this process too; the two cores are
+        // shared by the client, nginx and the instances).
+        let second = spawn_app_on(
+            TestDb::shared(&app.db),
+            &_provider.issuer(),
+            &[("QUIRE_PUBLIC_URL", app.base.as_str())],
+        )
+        .await;
+        for upstreams in [
+            vec![app.base.clone()],
+            vec![app.base.clone(), second.base.clone()],
+        ] {
+            let proxy = Nginx::start(&upstreams);
+            let through = alice.via_base(&proxy.base);
+            // Warm up, then measure.
+            time_get(&through, "/journal", 20).await;
+            let rate = throughput(&through, &through.url("/journal")).await;
+            let label = format!(
+                "journal first page via nginx, {} instance(s)",
+                upstreams.len()
+            );
+            println!("{label}: {rate:.0} requests/s");
+            rates.push(format!("| {label} | {rate:.0} req/s |"));
+        }
     }
     println!(
         "\n{}\n\n| throughput (2 clients, 5 s) | |\n|---|---|\n{}",

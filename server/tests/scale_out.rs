@@ -336,6 +336,14 @@ async fn a_database_outage_answers_503_and_quire_recovers_by_itself() {
         )
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let page = alice.get("/journal").await;
+    assert_eq!(
+        page.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a page, too"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("cannot reach its database"), "{html}");
     let client = reqwest::Client::new();
     let ready = client
         .get(format!("{}/readyz", app.base))

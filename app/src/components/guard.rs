@@ -41,7 +41,11 @@ where
                         match current.0.await {
                             Ok(Some(user)) => children(user).into_any(),
                             Ok(None) => view! { <Redirect path=login_url(&current_path())/> }.into_any(),
-                            Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                            Err(error) => {
+                                // E.g. 503 while the session store cannot be reached.
+                                set_status(error.http_status());
+                                view! { <ErrorNotice error/> }.into_any()
+                            }
                         }
                     })
                 }

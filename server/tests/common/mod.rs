@@ -213,8 +213,13 @@ impl Browser {
     /// The same browser (same cookies, same `Origin`) with its requests landing on `app`, as
     /// when a load balancer picks another instance.
     pub fn via(&self, app: &TestApp) -> Browser {
+        self.via_base(&app.base)
+    }
+
+    /// The same browser with its requests going to `base` (a proxy, say).
+    pub fn via_base(&self, base: &str) -> Browser {
         Browser {
-            base: app.base.clone(),
+            base: base.to_owned(),
             ..self.clone()
         }
     }
