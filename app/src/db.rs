@@ -218,15 +218,28 @@ impl Tx {
 /// Whether an error means the database could not be reached (down, restarting, out of
 /// connections) rather than that a statement was wrong: such requests answer 503 "temporarily
 /// unavailable", and the pool reconnects by itself when the database is back.
+///
+/// Transient conflicts that the same request would survive a moment later count too: SQLite busy
+/// or locked beyond the busy timeout, PostgreSQL serialization failures and deadlocks (class 40).
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
-        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(db) => {
-            // SQLite: busy/locked beyond the busy timeout; PostgreSQL: class 57 (operator
-            // intervention: admin shutdown, cannot connect now) and 08 (connection exceptions).
             let code = db.code().unwrap_or_default();
-            code.starts_with("57") || code.starts_with("08") || code == "5" || code == "6"
+            match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes (low byte).
+                Some(_) => code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6)),
+                // PostgreSQL: 57P01-57P03 (shutting down, cannot connect now; not 57014, a
+                // cancelled statement), 08 (connection exceptions), 53300 (too many
+                // connections), 40 (serialization failure, deadlock).
+                None => {
+                    matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                        || code.starts_with("08")
+                        || code == "53300"
+                        || code.starts_with("40")
+                }
+            }
         }
         _ => false,
     }

@@ -111,10 +111,23 @@ impl AppError {
     #[cfg(feature = "ssr")]
     pub fn internal(context: &str, detail: impl std::fmt::Display + 'static) -> Self {
         let any: &dyn std::any::Any = &detail;
-        if any
+        // The session store's errors are strings; a backend error there is the database or
+        // Redis not answering (decoding and encoding errors are ours, and stay internal).
+        let store_down = |e: &tower_sessions::session_store::Error| {
+            matches!(e, tower_sessions::session_store::Error::Backend(_))
+        };
+        let unavailable = any
             .downcast_ref::<sqlx::Error>()
             .is_some_and(crate::db::is_unavailable)
-        {
+            || any
+                .downcast_ref::<tower_sessions::session_store::Error>()
+                .is_some_and(store_down)
+            || any
+                .downcast_ref::<tower_sessions::session::Error>()
+                .is_some_and(
+                    |e| matches!(e, tower_sessions::session::Error::Store(s) if store_down(s)),
+                );
+        if unavailable {
             tracing::warn!(context, error = %detail, "database unavailable");
             return AppError::Unavailable;
         }

@@ -10,8 +10,10 @@
 //! counts of both sides are printed and compared; any difference rolls the copy back.
 
 use crate::db::{Backend, Pool};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, SqliteConnection};
 use std::io::Write;
+use std::str::FromStr;
 
 /// How a column's values are read from SQLite and written to PostgreSQL.
 #[derive(Clone, Copy)]
@@ -154,6 +156,12 @@ const BATCH: i64 = 500;
 pub enum MoveError {
     #[error("--from must be a sqlite: URL and --to a postgres:// URL")]
     WrongDirection,
+    #[error("there is no SQLite database at {0}")]
+    NoSource(String),
+    #[error("{0} is not a Quire database (it has no migration history)")]
+    NotQuire(String),
+    #[error("the SQLite database is from another version of Quire: start this version on it once (it updates the schema), stop it, then move")]
+    OldSchema,
     #[error(
         "the target database already holds data ({0} rows in {1}); move into an empty database"
     )]
@@ -173,20 +181,45 @@ pub enum MoveError {
 /// Row counts per table, in [`TABLES`] order, as the move saw them on both sides.
 pub type Counts = Vec<(&'static str, i64, i64)>;
 
-/// Copies the SQLite database `from` into the empty PostgreSQL database `to` (migrating both
-/// to the current schema first), printing progress to `out`.
+/// Copies the SQLite database `from` (which must be at this version's schema) into the empty
+/// PostgreSQL database `to` (migrated to the current schema first), printing progress to `out`.
 pub async fn run(from: &str, to: &str, out: &mut impl Write) -> Result<Counts, MoveError> {
     if Backend::of_url(from) != Some(Backend::Sqlite)
         || Backend::of_url(to) != Some(Backend::Postgres)
     {
         return Err(MoveError::WrongDirection);
     }
-    let (Pool::Sqlite(source), Pool::Postgres(target)) =
-        (Pool::connect(from).await?, Pool::connect(to).await?)
-    else {
+    // The source is only read: opened read-only (a mistyped path is an error, not a new empty
+    // database), and read inside one transaction, so the copy is one consistent snapshot even if
+    // an instance were still writing.
+    let options = SqliteConnectOptions::from_str(from)?
+        .read_only(true)
+        .create_if_missing(false);
+    let path = options.get_filename().to_owned();
+    if !path.is_file() {
+        return Err(MoveError::NoSource(path.display().to_string()));
+    }
+    let source = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    let mut snapshot = source.begin().await?;
+    let at: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&mut *snapshot)
+        .await
+        .map_err(|_| MoveError::NotQuire(path.display().to_string()))?;
+    let current = sqlx::migrate!("../migrations/sqlite")
+        .iter()
+        .map(|m| m.version)
+        .max();
+    if at != current {
+        return Err(MoveError::OldSchema);
+    }
+    let Pool::Postgres(target) = Pool::connect(to).await? else {
         return Err(MoveError::WrongDirection);
     };
-    let counts = copy(&source, &target, out).await;
+    let counts = copy(&mut snapshot, &target, out).await;
+    drop(snapshot);
     source.close().await;
     target.close().await;
     counts
@@ -202,7 +235,7 @@ async fn count(
 }
 
 async fn copy(
-    source: &SqlitePool,
+    source: &mut SqliteConnection,
     target: &PgPool,
     out: &mut impl Write,
 ) -> Result<Counts, MoveError> {
@@ -227,7 +260,7 @@ async fn copy(
     } in TABLES
     {
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(source)
+            .fetch_one(&mut *source)
             .await?;
         let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
         let select = format!(
@@ -240,7 +273,7 @@ async fn copy(
             let rows = sqlx::query(&select)
                 .bind(BATCH)
                 .bind(copied)
-                .fetch_all(source)
+                .fetch_all(&mut *source)
                 .await?;
             if rows.is_empty() {
                 break;

@@ -6,8 +6,16 @@
 CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE TEXT SEARCH CONFIGURATION quire (COPY = simple);
 ALTER TEXT SEARCH CONFIGURATION quire
-    ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+    ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part,
+                      numword, numhword, hword_numpart
     WITH unaccent, simple;
+
+-- PostgreSQL's parser keeps emails, host names, URLs, paths and decimals whole
+-- ("alice@example.com", "3.14"), where FTS5 (and the search box, app/src/entries/search.rs) see
+-- separate words: the characters that glue them are read as spaces first.
+CREATE FUNCTION quire_search_text(input text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT regexp_replace(input, '[@./:\\+=?&%#~]+', ' ', 'g') $$;
 
 -- Journal entries. Every query on these tables is scoped by user_id (see app/src/entries/repo.rs).
 CREATE TABLE entries (
@@ -29,7 +37,8 @@ CREATE TABLE entries (
     deleted_at  TEXT,
     -- What search looks in; kept in step by PostgreSQL itself.
     search_vector tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('quire', title), 'A') || setweight(to_tsvector('quire', body), 'B')
+        setweight(to_tsvector('quire', quire_search_text(title)), 'A')
+        || setweight(to_tsvector('quire', quire_search_text(body)), 'B')
     ) STORED
 );
 

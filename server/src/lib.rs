@@ -66,15 +66,17 @@ impl Quire {
     }
 }
 
-/// Keeps a sqlx session store's table free of expired records. Every instance runs one; the
-/// deletes are idempotent, so several at once only repeat each other's work.
+/// Keeps a sqlx session store's table free of expired records, every five minutes. Every instance
+/// runs one; the deletes are idempotent, so several at once only repeat each other's work. An
+/// error (the database restarting) is logged and the next round tries again.
 fn spawn_expired_deletion(store: impl ExpiredDeletion + Clone) -> JoinHandle<()> {
     tokio::spawn(async move {
-        if let Err(e) = store
-            .continuously_delete_expired(tokio::time::Duration::from_secs(300))
-            .await
-        {
-            tracing::error!(error = %e, "expired-session cleanup stopped");
+        let mut every = tokio::time::interval(tokio::time::Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::error!(error = %e, "could not delete expired sessions");
+            }
         }
     })
 }
@@ -105,12 +107,32 @@ async fn session_store(
             Ok(IndexedStore::new(store, db.clone()))
         }
         (SessionStoreConfig::Redis(url), _) => {
+            use std::time::Duration;
             use tower_sessions_redis_store::fred::prelude::{
-                ClientLike, Config as RedisConfig, Pool as RedisPool,
+                ClientLike, Config as RedisConfig, ConnectionConfig, PerformanceConfig,
+                Pool as RedisPool, ReconnectPolicy,
             };
+            // Fails fast when Redis is unreachable at start-up (fred's `fail_fast`), and
+            // reconnects by itself (forever, backing off up to 5 s) when Redis restarts later;
+            // meanwhile commands give up after 2 s, so requests answer 503 rather than hang.
             let redis_config = RedisConfig::from_url(url.expose()).map_err(|e| sessions_err(&e))?;
-            let pool =
-                RedisPool::new(redis_config, None, None, None, 4).map_err(|e| sessions_err(&e))?;
+            let performance = PerformanceConfig {
+                default_command_timeout: Duration::from_secs(2),
+                ..PerformanceConfig::default()
+            };
+            let connection = ConnectionConfig {
+                connection_timeout: Duration::from_secs(2),
+                ..ConnectionConfig::default()
+            };
+            let reconnect = ReconnectPolicy::new_exponential(0, 100, 5_000, 2);
+            let pool = RedisPool::new(
+                redis_config,
+                Some(performance),
+                Some(connection),
+                Some(reconnect),
+                4,
+            )
+            .map_err(|e| sessions_err(&e))?;
             pool.init().await.map_err(|e| sessions_err(&e))?;
             // Redis expires records by itself (each is stored with its expiry).
             Ok(IndexedStore::new(

@@ -71,9 +71,12 @@ async fn readyz(State(readiness): State<Readiness>) -> Response {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
+            // The endpoint is public behind most proxies: the answer names what is missing, the
+            // error itself (host names, user names) stays in the log.
+            let short = reason.split(':').next().unwrap_or("unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {reason}\n"),
+                format!("not ready: {short}\n"),
             )
                 .into_response()
         }
@@ -103,7 +106,12 @@ pub async fn record_request(request: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned())
         // Static files and unknown paths: one label, not one per path.
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    // Any token is a valid method to hyper; only the standard ones become label values.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];

@@ -721,6 +721,10 @@ async fn search_understands_phrases_exclusions_alternatives_and_accents() {
         ("Rain", "Cold rain all day; no walk at all."),
         ("Email", "Answered e-mail from Ünal about the trip."),
         ("Notes", "Don't forget the lighthouse_keeper's key."),
+        (
+            "Links",
+            "Wrote to ünal@example.com about https://quire.example/docs/start and pi 3.14.",
+        ),
     ] {
         alice.create_entry(title, "2026-06-01", "", body).await;
     }
@@ -734,12 +738,19 @@ async fn search_understands_phrases_exclusions_alternatives_and_accents() {
         ("rain OR harbour wall", &["Harbour", "Rain"]),
         ("cafe", &["Cafe"]),
         ("CAFÉ", &["Cafe"]),
-        ("unal", &["Email"]),
+        ("unal", &["Email", "Links"]),
         ("e-mail", &["Email"]),
         ("mail", &["Email"]),
         ("keeper", &["Notes"]),
         ("don't", &["Notes"]),
         ("harbour -walk", &[]),
+        // Addresses, links and numbers are words too, on both backends.
+        ("unal@example.com", &["Links"]),
+        ("example", &["Links"]),
+        ("docs", &["Links"]),
+        ("quire.example/docs", &["Links"]),
+        ("3.14", &["Links"]),
+        ("14", &["Links"]),
         ("title:cafe", &[]),
     ];
     for (q, want) in cases {

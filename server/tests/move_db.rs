@@ -208,3 +208,21 @@ async fn a_move_in_the_wrong_direction_is_refused() {
         Err(app::move_db::MoveError::WrongDirection)
     ));
 }
+
+#[tokio::test]
+async fn a_mistyped_source_path_is_refused_and_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such.db");
+    let target = TestDb::fresh_postgres().await;
+    let result = app::move_db::run(
+        &format!("sqlite://{}", missing.display()),
+        &target.url,
+        &mut Vec::new(),
+    )
+    .await;
+    assert!(
+        matches!(result, Err(app::move_db::MoveError::NoSource(_))),
+        "{result:?}"
+    );
+    assert!(!missing.exists(), "no empty database was made up");
+}

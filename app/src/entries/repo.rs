@@ -134,6 +134,15 @@ pub async fn import(
     entries: &[(NewEntry, Option<String>)],
 ) -> Result<(usize, usize), sqlx::Error> {
     let mut tx = pool.begin_write().await?;
+    if let Tx::Postgres(tx) = &mut tx {
+        // Two imports of one file at once (a double submit, two instances) must not both see
+        // "not there yet": on PostgreSQL, one person's imports take turns (SQLite's
+        // `BEGIN IMMEDIATE` already serialises them).
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('quire.import', $1))")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+    }
     let (mut imported, mut skipped) = (0, 0);
     for (entry, created_at) in entries {
         let body = strip_markers(entry.body.as_str());

@@ -219,7 +219,14 @@ impl SessionStore for IndexedStore {
             }
             Some(auth) => {
                 self.inner.save(record).await?;
-                self.index(record, &auth).await
+                self.index(record, &auth).await?;
+                // A revocation between the check above and the save would otherwise be undone
+                // (it marks the account before deleting): look again, and finish it if so.
+                if !self.still_valid(&auth).await? {
+                    self.inner.delete(&record.id).await?;
+                    self.unindex(&record.id).await?;
+                }
+                Ok(())
             }
             None => self.inner.save(record).await,
         }
