@@ -74,6 +74,10 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// How logs are written (`QUIRE_LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// How long an instance keeps serving after SIGTERM with `/readyz` already at 503, before it
+    /// stops accepting connections (`QUIRE_SHUTDOWN_GRACE_SECONDS`): time for a load balancer
+    /// that probes readiness to take it out of rotation.
+    pub shutdown_grace_seconds: u64,
     /// A name for this instance, sent as the `X-Quire-Instance` response header
     /// (`QUIRE_INSTANCE_NAME`): which instance behind a load balancer answered. Off by default.
     pub instance_name: Option<String>,
@@ -228,6 +232,19 @@ impl Config {
             })
             .transpose()?;
         let log_format = parse_log_format(get("QUIRE_LOG_FORMAT").as_deref())?;
+        let shutdown_grace_seconds = match get("QUIRE_SHUTDOWN_GRACE_SECONDS") {
+            None => 0,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 300)
+                .ok_or_else(|| {
+                    err(
+                        "QUIRE_SHUTDOWN_GRACE_SECONDS",
+                        format!("is {raw:?}: it must be a whole number of seconds from 0 to 300"),
+                    )
+                })?,
+        };
         let instance_name = get("QUIRE_INSTANCE_NAME");
         if let Some(name) = &instance_name {
             let fits = name.len() <= 64
@@ -304,6 +321,7 @@ impl Config {
             session_store,
             metrics_listen,
             log_format,
+            shutdown_grace_seconds,
             instance_name,
             providers,
             password_login,
@@ -731,6 +749,8 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.instance_name.as_deref(), Some("quire-a"));
         for (var, value) in [
+            ("QUIRE_SHUTDOWN_GRACE_SECONDS", "-1"),
+            ("QUIRE_SHUTDOWN_GRACE_SECONDS", "301"),
             ("QUIRE_METRICS_LISTEN", "9100"),
             ("QUIRE_LOG_FORMAT", "yaml"),
             ("QUIRE_INSTANCE_NAME", "a b"),

@@ -104,15 +104,28 @@ async fn main() -> ExitCode {
     let served = tokio::select! {
         served = &mut serve => served,
         () = shutdown_signal() => {
-            // Readiness first, so a load balancer stops sending; then stop accepting and let the
-            // requests in flight finish, within a bound.
+            // Readiness first, so a load balancer stops sending (keep serving for the grace
+            // period while it notices); then stop accepting and let the requests in flight
+            // finish, within a bound.
             quire.begin_shutdown();
-            let _ = stop_tx.send(());
-            match tokio::time::timeout(DRAIN_LIMIT, &mut serve).await {
+            let grace = Duration::from_secs(quire.state.config.shutdown_grace_seconds);
+            if !grace.is_zero() {
+                tracing::info!(?grace, "not ready; still serving during the grace period");
+            }
+            // (The server only ends on its own during the grace period if it failed.)
+            match tokio::time::timeout(grace, &mut serve).await {
                 Ok(served) => served,
                 Err(_) => {
-                    tracing::warn!("requests still running after {DRAIN_LIMIT:?}; exiting anyway");
-                    Ok(())
+                    let _ = stop_tx.send(());
+                    match tokio::time::timeout(DRAIN_LIMIT, &mut serve).await {
+                        Ok(served) => served,
+                        Err(_) => {
+                            tracing::warn!(
+                                "requests still running after {DRAIN_LIMIT:?}; exiting anyway"
+                            );
+                            Ok(())
+                        }
+                    }
                 }
             }
         }
