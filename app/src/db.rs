@@ -215,6 +215,22 @@ impl Tx {
     }
 }
 
+/// A `LIKE` pattern matching text that contains `needle` literally, the same on both backends:
+/// `\`, `%` and `_` are escaped (use with `ESCAPE '\'`). Case is left alone: the SQL lower-cases
+/// both sides with the database's own `lower`, so the two always agree on what lower case is.
+pub fn like_contains(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// Whether an error means the database could not be reached (down, restarting, out of
 /// connections) rather than that a statement was wrong: such requests answer 503 "temporarily
 /// unavailable", and the pool reconnects by itself when the database is back.
@@ -271,5 +287,33 @@ impl Pool {
                 Ok(out)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_patterns_match_their_text_literally() {
+        assert_eq!(like_contains("ada"), "%ada%");
+        assert_eq!(like_contains(r"50%_a\b"), r"%50\%\_a\\b%");
+    }
+
+    #[test]
+    fn database_urls_name_their_backend() {
+        assert_eq!(
+            Backend::of_url("sqlite://data/quire.db"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::of_url("postgres://q@db/quire"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://q@db/quire"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://q@db/quire"), None);
     }
 }

@@ -37,22 +37,6 @@ fn since(days: i64) -> String {
     (Utc::now() - Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// A `LIKE` pattern matching text that contains `needle` literally: `\`, `%` and `_` are
-/// escaped (use with `ESCAPE '\'`). Case is left alone: the SQL lower-cases both sides with the
-/// database's own `lower`, so the two always agree on what lower case is.
-fn contains_pattern(needle: &str) -> String {
-    let mut pattern = String::with_capacity(needle.len() + 2);
-    pattern.push('%');
-    for c in needle.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// The overview's numbers, except active sessions (which the session store counts).
 pub async fn overview(pool: &Pool) -> Result<Overview, sqlx::Error> {
     let (users_total, users_disabled, admins, active_7, active_30): (i64, i64, i64, i64, i64) =
@@ -205,7 +189,7 @@ pub async fn list_users(
                       AND ($4 = '' OR ($4 = 'active' AND u.disabled_at IS NULL)
                                    OR ($4 = 'disabled' AND u.disabled_at IS NOT NULL))";
     let q = filter.q.trim();
-    let pattern = contains_pattern(q);
+    let pattern = crate::db::like_contains(q);
     let role = filter.role.map(Role::as_str).unwrap_or("");
     let status = filter.status.map(UserStatus::code).unwrap_or("");
     let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {conditions}");
