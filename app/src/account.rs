@@ -246,12 +246,14 @@ pub async fn change_password(
         return Ok(());
     };
     let email = user.email.clone().unwrap_or_default();
-    let key = throttle::Key::Account(email.to_lowercase());
     let now = session::unix_now();
     let client = audit::ClientInfo::current().await;
+    // The same keys as a login: a stolen session guessing the current password is locked per
+    // address, while the owner elsewhere is only slowed down.
+    let keys = throttle::Key::login(&email.to_lowercase(), client.ip.as_deref());
     let label = person_label(&user.display_name, user.email.as_deref());
     // Counted before the check, like a login (see `auth::throttle`).
-    let reserved = match throttle::reserve(&state.db, std::slice::from_ref(&key), now)
+    let reserved = match throttle::reserve(&state.db, &keys, now)
         .await
         .map_err(db_error)?
     {
@@ -262,6 +264,9 @@ pub async fn change_password(
         throttle::Reservation::Granted(reserved) => reserved,
     };
     let until = reserved.locks_until;
+    if !reserved.slow_down.is_zero() {
+        tokio::time::sleep(reserved.slow_down).await;
+    }
     let matched = match blocking(move || pw::verify(&current, &stored)).await {
         Ok(matched) => matched,
         Err(error) => {
@@ -285,7 +290,7 @@ pub async fn change_password(
         ));
         return Ok(());
     }
-    throttle::succeeded(&state.db, &reserved, &key)
+    throttle::succeeded(&state.db, &reserved)
         .await
         .map_err(db_error)?;
     let new_password = match pw::NewPassword::parse(&password, user.email.as_deref()) {
@@ -316,6 +321,7 @@ pub async fn change_password(
     session::log_in(
         &this,
         &state.session_policy,
+        &state.db,
         user.clone(),
         session::LoginMethod::Password,
     )

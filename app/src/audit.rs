@@ -3,6 +3,18 @@
 //! database refuses updates and deletes with triggers). Nothing secret is recorded: no tokens, no
 //! passwords, no journal content.
 //!
+//! Two narrow exceptions keep the log from growing without bound, each enforced by the same
+//! triggers:
+//! - **Anonymous refusals are folded.** Anyone can make Quire refuse a login (a callback with no
+//!   pending login, a wrong password for an email that does not exist), so each one costing a row
+//!   would let anonymous traffic fill the disk. Per (action, network) the first
+//!   [`ssr::FOLD_AFTER`] such rows in [`ssr::FOLD_WINDOW_SECS`] are written in full; further ones
+//!   only raise the latest row's `repeats` and `last_at` — the one update the triggers allow.
+//!   What is lost is the detail of the folded ones (which email was typed), never their number.
+//! - **Retention** (`QUIRE_AUDIT_RETENTION_DAYS`, default: keep forever) deletes rows older than
+//!   the cutoff through an explicit door ([`ssr::apply_retention`]) and records that it did,
+//!   in the same transaction. An ordinary `DELETE` still fails.
+//!
 //! The wire types here are what the dashboard's audit page shows; the server side records events
 //! ([`ssr::record`]) and pages through them ([`ssr::list`]).
 
@@ -26,14 +38,17 @@ pub enum Action {
     Register,
     PasswordChanged,
     PasswordLinkIssued,
+    PasswordLinkRequested,
+    PasswordLinkCancelled,
     PasswordSet,
     CreateAccount,
     LinkIdentity,
     UnlinkIdentity,
+    AuditRetention,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 22] = [
         Action::Login,
         Action::LoginRefused,
         Action::Logout,
@@ -49,10 +64,13 @@ impl Action {
         Action::Register,
         Action::PasswordChanged,
         Action::PasswordLinkIssued,
+        Action::PasswordLinkRequested,
+        Action::PasswordLinkCancelled,
         Action::PasswordSet,
         Action::CreateAccount,
         Action::LinkIdentity,
         Action::UnlinkIdentity,
+        Action::AuditRetention,
     ];
 
     pub fn code(self) -> &'static str {
@@ -72,10 +90,13 @@ impl Action {
             Action::Register => "account.register",
             Action::PasswordChanged => "account.password_changed",
             Action::PasswordLinkIssued => "user.password_link",
+            Action::PasswordLinkRequested => "user.password_link_requested",
+            Action::PasswordLinkCancelled => "user.password_link_cancelled",
             Action::PasswordSet => "account.password_set",
             Action::CreateAccount => "user.create",
             Action::LinkIdentity => "account.link",
             Action::UnlinkIdentity => "account.unlink",
+            Action::AuditRetention => "audit.retention",
         }
     }
 
@@ -96,10 +117,13 @@ impl Action {
             Action::Register => "Registered",
             Action::PasswordChanged => "Changed password",
             Action::PasswordLinkIssued => "Issued set-password link",
+            Action::PasswordLinkRequested => "Asked for set-password link",
+            Action::PasswordLinkCancelled => "Cancelled set-password link request",
             Action::PasswordSet => "Set password from link",
             Action::CreateAccount => "Created account",
             Action::LinkIdentity => "Linked a provider",
             Action::UnlinkIdentity => "Unlinked a provider",
+            Action::AuditRetention => "Removed old audit records",
         }
     }
 
@@ -120,8 +144,17 @@ impl Action {
                 | Action::DeleteAccount
                 | Action::SignupPolicy
                 | Action::PasswordLinkIssued
+                | Action::PasswordLinkRequested
+                | Action::PasswordLinkCancelled
                 | Action::CreateAccount
+                | Action::AuditRetention
         )
+    }
+
+    /// Refusals that anyone can cause without being anyone: folded when they repeat (see the
+    /// module's note).
+    pub fn is_anonymous_refusal(self) -> bool {
+        matches!(self, Action::LoginRefused | Action::PasswordLoginFailed)
     }
 }
 
@@ -221,20 +254,20 @@ pub mod ssr {
     }
 
     impl ClientInfo {
-        /// The peer address (or, behind a trusted proxy, the last `X-Forwarded-For` hop) and
-        /// the user agent, trimmed to a sane length.
+        /// The client's address and user agent (trimmed to a sane length).
+        ///
+        /// The address is the connection's peer, unless the peer is one of `trusted` proxies:
+        /// then `X-Forwarded-For` is read from the right, across every line of the header in
+        /// order, skipping hops that are trusted proxies themselves, and the first other hop is
+        /// the client. Hops to its left were written by whoever the client is and are never
+        /// believed, so no client can forge its address into the audit log or around a
+        /// per-address limit. An unreadable hop ends the walk at the last address known good.
         pub fn from_parts(
             headers: &HeaderMap,
             peer: Option<SocketAddr>,
-            trust_proxy: bool,
+            trusted: &[ipnet::IpNet],
         ) -> ClientInfo {
-            let forwarded = trust_proxy
-                .then(|| headers.get("x-forwarded-for")?.to_str().ok())
-                .flatten()
-                .and_then(|v| v.rsplit(',').next())
-                .map(|v| v.trim().to_owned())
-                .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
-            let ip = forwarded.or_else(|| peer.map(|p| p.ip().to_string()));
+            let ip = peer.map(|p| client_address(headers, p.ip(), trusted).to_string());
             let user_agent = headers
                 .get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
@@ -243,23 +276,56 @@ pub mod ssr {
         }
 
         /// The client of a request.
-        pub fn of_request(parts: &axum::http::request::Parts, trust_proxy: bool) -> ClientInfo {
+        pub fn of_request(
+            parts: &axum::http::request::Parts,
+            trusted: &[ipnet::IpNet],
+        ) -> ClientInfo {
             let peer = parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<SocketAddr>>()
                 .map(|c| c.0);
-            ClientInfo::from_parts(&parts.headers, peer, trust_proxy)
+            ClientInfo::from_parts(&parts.headers, peer, trusted)
         }
 
         /// The client of the request a server function is handling.
         pub async fn current() -> ClientInfo {
-            let trust_proxy = crate::state::AppState::get()
-                .map(|s| s.config.trust_proxy)
-                .unwrap_or(false);
+            let trusted = crate::state::AppState::get()
+                .map(|s| s.config.trusted_proxies.clone())
+                .unwrap_or_default();
             leptos::prelude::use_context::<axum::http::request::Parts>()
-                .map(|parts| ClientInfo::of_request(&parts, trust_proxy))
+                .map(|parts| ClientInfo::of_request(&parts, &trusted))
                 .unwrap_or_default()
         }
+    }
+
+    /// See [`ClientInfo::from_parts`].
+    pub fn client_address(
+        headers: &HeaderMap,
+        peer: std::net::IpAddr,
+        trusted: &[ipnet::IpNet],
+    ) -> std::net::IpAddr {
+        let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+        let mut client = peer;
+        if !is_trusted(&client) {
+            return client;
+        }
+        let lines: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        for hop in lines.iter().rev().flat_map(|line| line.rsplit(',')) {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !is_trusted(&ip) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        client
     }
 
     /// One event to record.
@@ -349,11 +415,155 @@ pub mod ssr {
     }
 
     /// Records an event where failing to record must not fail the request (logins, logouts):
-    /// the failure is logged instead.
+    /// the failure is logged instead. Anonymous refusals are folded when they repeat
+    /// ([`record_anonymous_refusal`]).
     pub async fn record_or_log(pool: &Pool, event: &Event, client: &ClientInfo) {
-        if let Err(err) = record_on_pool(pool, event, client).await {
+        let recorded = if event.actor_id.is_none() && event.action.is_anonymous_refusal() {
+            record_anonymous_refusal(pool, event, client).await
+        } else {
+            record_on_pool(pool, event, client).await
+        };
+        if let Err(err) = recorded {
+            // Not silent: an error line, and a counter an alert can watch.
             tracing::error!(error = %err, action = event.action.code(), "could not write the audit log");
+            metrics::counter!("quire_audit_write_failures_total").increment(1);
         }
+    }
+
+    /// Anonymous refusals of one kind from one network written in full per window; past that
+    /// they are folded into the latest one.
+    pub const FOLD_AFTER: i64 = 5;
+    /// The window of [`FOLD_AFTER`], in seconds.
+    pub const FOLD_WINDOW_SECS: i64 = 10 * 60;
+
+    fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    /// Records an anonymous refusal, or — when its network already has [`FOLD_AFTER`] rows of
+    /// this action in the last [`FOLD_WINDOW_SECS`] — counts it as a repeat of the latest one.
+    /// Not one transaction: two refusals racing may both write a row, which only means a row
+    /// more; the bound stays a handful per window.
+    pub async fn record_anonymous_refusal(
+        pool: &Pool,
+        event: &Event,
+        client: &ClientInfo,
+    ) -> Result<(), sqlx::Error> {
+        let now = chrono::Utc::now();
+        let source = crate::auth::throttle::network(client.ip.as_deref());
+        let since = rfc3339(now - chrono::Duration::seconds(FOLD_WINDOW_SECS));
+        let recent: Vec<i64> = on_pool!(pool, |p| sqlx::query_scalar(
+            "SELECT id FROM audit_log
+             WHERE action = $1 AND source = $2 AND at >= $3
+             ORDER BY id DESC LIMIT $4"
+        )
+        .bind(event.action.code())
+        .bind(&source)
+        .bind(&since)
+        .bind(FOLD_AFTER)
+        .fetch_all(p)
+        .await)?;
+        if recent.len() as i64 >= FOLD_AFTER {
+            if let Some(latest) = recent.first() {
+                // The one update the triggers allow: `repeats` up, `last_at` forward.
+                on_pool!(pool, |p| sqlx::query(
+                    "UPDATE audit_log SET repeats = repeats + 1, last_at = $2 WHERE id = $1"
+                )
+                .bind(latest)
+                .bind(rfc3339(now))
+                .execute(p)
+                .await
+                .map(|_| ()))?;
+                metrics::counter!("quire_audit_folded_total", "action" => event.action.code())
+                    .increment(1);
+                return Ok(());
+            }
+        }
+        let detail: String = event.detail.chars().take(500).collect();
+        on_pool!(pool, |p| {
+            sqlx::query(
+            "INSERT INTO audit_log (at, action, actor_id, actor, target_id, target, detail, ip, user_agent, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )
+        .bind(rfc3339(now))
+        .bind(event.action.code())
+        .bind(event.actor_id)
+        .bind(&event.actor)
+        .bind(event.target_id)
+        .bind(&event.target)
+        .bind(detail)
+        .bind(&client.ip)
+        .bind(&client.user_agent)
+        .bind(&source)
+        .execute(p)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Removes the audit records older than `days` days, and records that it did — both in one
+    /// transaction, so there is never a deletion without its record. Returns how many went.
+    ///
+    /// The delete passes the append-only triggers only through their one door, opened inside this
+    /// transaction and for this cutoff alone: on SQLite the `audit_retention_gate` row, set here
+    /// and cleared again before the commit (SQLite's single writer means no one else ever sees
+    /// it open); on PostgreSQL the transaction-local setting `quire.audit_retention_before`, which
+    /// ends with the transaction. A `DELETE` without either is refused by the database.
+    pub async fn apply_retention(pool: &Pool, days: i64, now: i64) -> Result<u64, sqlx::Error> {
+        let now = chrono::DateTime::from_timestamp(now, 0).unwrap_or_else(chrono::Utc::now);
+        let cutoff = rfc3339(now - chrono::Duration::days(days));
+        let mut tx = pool.begin_write().await?;
+        match &mut tx {
+            Tx::Sqlite(c) => {
+                sqlx::query("UPDATE audit_retention_gate SET before = $1 WHERE id = 1")
+                    .bind(&cutoff)
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Tx::Postgres(c) => {
+                sqlx::query("SELECT set_config('quire.audit_retention_before', $1, true)")
+                    .bind(&cutoff)
+                    .execute(&mut **c)
+                    .await?;
+            }
+        }
+        let removed = on_tx!(&mut tx, |c| sqlx::query(
+            "DELETE FROM audit_log WHERE at < $1"
+        )
+        .bind(&cutoff)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        // Close the door before anything else happens in this transaction.
+        match &mut tx {
+            Tx::Sqlite(c) => {
+                sqlx::query("UPDATE audit_retention_gate SET before = NULL WHERE id = 1")
+                    .execute(&mut **c)
+                    .await?;
+            }
+            Tx::Postgres(c) => {
+                sqlx::query("SELECT set_config('quire.audit_retention_before', '', true)")
+                    .execute(&mut **c)
+                    .await?;
+            }
+        }
+        if removed == 0 {
+            // Nothing to say (and nothing to commit): no hourly "removed 0 rows" records.
+            return Ok(0);
+        }
+        let event = Event::new(
+            Action::AuditRetention,
+            None,
+            "audit retention (QUIRE_AUDIT_RETENTION_DAYS)",
+        )
+        .detail(format!(
+            "retention removed {removed} rows older than {} ({days} days)",
+            cutoff.replace('T', " ").trim_end_matches('Z')
+        ));
+        record(&mut tx, &event, &ClientInfo::default()).await?;
+        tx.commit().await?;
+        Ok(removed)
     }
 
     pub const PAGE_SIZE: i64 = 50;
@@ -388,7 +598,7 @@ pub mod ssr {
         // action code, the search pattern, the limit. The codes come from the closed `Action`
         // enum, but they are bound all the same.
         let mut sql = String::from(
-            "SELECT id, at, action, actor, target, detail, ip, user_agent FROM audit_log WHERE id < $1",
+            "SELECT id, at, action, actor, target, detail, ip, user_agent, repeats, last_at FROM audit_log WHERE id < $1",
         );
         let mut next = 2;
         if !actions.is_empty() {
@@ -417,6 +627,8 @@ pub mod ssr {
             detail: String,
             ip: Option<String>,
             user_agent: Option<String>,
+            repeats: i64,
+            last_at: Option<String>,
         }
         let rows: Vec<Stored> = on_pool!(pool, |p| {
             let mut query = sqlx::query_as(&sql).bind(older_than.unwrap_or(i64::MAX));
@@ -441,7 +653,18 @@ pub mod ssr {
                 action: r.action,
                 actor: r.actor,
                 target: r.target,
-                detail: r.detail,
+                detail: match (r.repeats, &r.last_at) {
+                    (0, _) => r.detail,
+                    (n, last) => format!(
+                        "{}{}and {n} more like it from this network (folded), the last at {}",
+                        r.detail,
+                        if r.detail.is_empty() { "" } else { "; " },
+                        last.as_deref()
+                            .unwrap_or("?")
+                            .replace('T', " ")
+                            .trim_end_matches('Z')
+                    ),
+                },
                 ip: r.ip,
                 user_agent: r.user_agent,
             })
@@ -466,21 +689,55 @@ pub mod ssr {
             h
         }
 
-        #[test]
-        fn the_peer_address_is_used_unless_a_proxy_is_trusted() {
-            let peer: SocketAddr = "10.0.0.5:4000".parse().unwrap();
-            let info = ClientInfo::from_parts(&headers("1.2.3.4"), Some(peer), false);
-            assert_eq!(info.ip.as_deref(), Some("10.0.0.5"));
-            assert_eq!(info.user_agent.as_deref(), Some("TestBrowser/1.0"));
+        fn nets(list: &str) -> Vec<ipnet::IpNet> {
+            list.split(',').map(|n| n.trim().parse().unwrap()).collect()
         }
 
         #[test]
-        fn behind_a_trusted_proxy_the_last_forwarded_hop_is_the_client() {
+        fn the_peer_address_is_used_unless_the_peer_is_a_trusted_proxy() {
             let peer: SocketAddr = "10.0.0.5:4000".parse().unwrap();
-            let info = ClientInfo::from_parts(&headers("6.6.6.6, 1.2.3.4"), Some(peer), true);
+            let info = ClientInfo::from_parts(&headers("1.2.3.4"), Some(peer), &[]);
+            assert_eq!(info.ip.as_deref(), Some("10.0.0.5"));
+            assert_eq!(info.user_agent.as_deref(), Some("TestBrowser/1.0"));
+            // Trusting some other proxy does not make this peer's header believable.
+            let info =
+                ClientInfo::from_parts(&headers("1.2.3.4"), Some(peer), &nets("192.168.0.0/16"));
+            assert_eq!(info.ip.as_deref(), Some("10.0.0.5"));
+        }
+
+        #[test]
+        fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
+            let peer: SocketAddr = "10.0.0.5:4000".parse().unwrap();
+            let trusted = nets("10.0.0.0/8");
+            // The client wrote 6.6.6.6 itself; the proxy appended the address it saw.
+            let info = ClientInfo::from_parts(&headers("6.6.6.6, 1.2.3.4"), Some(peer), &trusted);
             assert_eq!(info.ip.as_deref(), Some("1.2.3.4"));
-            let junk = ClientInfo::from_parts(&headers("not-an-ip"), Some(peer), true);
+            // A chain of trusted proxies is walked past.
+            let info = ClientInfo::from_parts(
+                &headers("6.6.6.6, 1.2.3.4, 10.1.1.1"),
+                Some(peer),
+                &trusted,
+            );
+            assert_eq!(info.ip.as_deref(), Some("1.2.3.4"));
+            let junk = ClientInfo::from_parts(&headers("not-an-ip"), Some(peer), &trusted);
             assert_eq!(junk.ip.as_deref(), Some("10.0.0.5"));
+        }
+
+        #[test]
+        fn every_line_of_the_forwarded_header_is_read_in_order() {
+            let peer: SocketAddr = "10.0.0.5:4000".parse().unwrap();
+            let mut h = HeaderMap::new();
+            // A client's own header line first, then the one its proxy added.
+            h.append("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+            h.append("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+            let info = ClientInfo::from_parts(&h, Some(peer), &nets("10.0.0.0/8"));
+            assert_eq!(info.ip.as_deref(), Some("1.2.3.4"));
+            // Reading only the first line would have believed the forgery.
+            let mut h = HeaderMap::new();
+            h.append("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+            h.append("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+            let info = ClientInfo::from_parts(&h, Some(peer), &nets("10.0.0.0/8"));
+            assert_eq!(info.ip.as_deref(), Some("6.6.6.6"));
         }
     }
 }

@@ -89,14 +89,30 @@ pub struct Config {
     /// Lower-cased; only ever compared with *verified* emails.
     pub admin_emails: Vec<String>,
     pub signup: SignupOverrides,
-    /// Take the client address from the last `X-Forwarded-For` hop (only behind a reverse proxy
-    /// that sets it; otherwise anyone could claim any address in the audit log).
-    pub trust_proxy: bool,
+    /// The reverse proxies whose `X-Forwarded-For` is believed (`QUIRE_TRUSTED_PROXIES`, CIDRs).
+    /// Empty (the default): the client address is the connection's peer, and the header is
+    /// ignored, so nobody can write a false address into the audit log or around the throttles.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a connection may take to send a request's headers
+    /// (`QUIRE_HEADER_READ_TIMEOUT_SECONDS`).
+    pub header_read_timeout_seconds: u64,
+    /// How long a request may take, reading its body included (`QUIRE_REQUEST_TIMEOUT_SECONDS`);
+    /// an import's upload gets ten times as long.
+    pub request_timeout_seconds: u64,
+    /// Connections served at once (`QUIRE_MAX_CONNECTIONS`); more wait to be accepted.
+    pub max_connections: usize,
     /// `/login` sends people straight to the identity provider (there is only one way to log
     /// in); `/login?auto=0` shows the page anyway.
     pub auto_login: bool,
     pub session_idle_minutes: i64,
     pub session_max_hours: i64,
+    /// New local accounts one network may create per hour (`QUIRE_REGISTRATIONS_PER_HOUR`).
+    pub registrations_per_hour: i64,
+    /// Markdown previews one person may ask for per minute (`QUIRE_PREVIEWS_PER_MINUTE`).
+    pub previews_per_minute: std::num::NonZeroU32,
+    /// Audit records older than this many days are removed hourly (`QUIRE_AUDIT_RETENTION_DAYS`);
+    /// `None` keeps them forever.
+    pub audit_retention_days: Option<i64>,
 }
 
 /// Where session records are kept. The per-account session index always lives in the database.
@@ -157,8 +173,15 @@ pub const DEFAULT_SCOPES: &str = "openid email profile";
 pub const DEFAULT_GROUPS_CLAIM: &str = "groups";
 /// The id of the provider the single-provider variables (`QUIRE_OIDC_ISSUER`, …) describe.
 pub const DEFAULT_PROVIDER_ID: &str = "default";
+/// The redirect URI path of the first provider (and, before per-provider URIs, of every provider);
+/// the others use `/auth/callback/{id}`.
+pub const LEGACY_CALLBACK_PATH: &str = "/auth/callback";
+/// Where providers post back-channel logout tokens.
+pub const BACKCHANNEL_LOGOUT_PATH: &str = "/auth/backchannel-logout";
 pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 7 * 24 * 60;
 pub const DEFAULT_SESSION_MAX_HOURS: i64 = 30 * 24;
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: i64 = 10;
+pub const DEFAULT_PREVIEWS_PER_MINUTE: i64 = 120;
 
 impl Config {
     /// Reads `.env` (if present) and then the process environment.
@@ -285,10 +308,34 @@ impl Config {
                 })
                 .transpose()?,
         };
-        let trust_proxy = get("QUIRE_TRUST_PROXY")
-            .map(|raw| parse_switch("QUIRE_TRUST_PROXY", &raw))
+        if get("QUIRE_TRUST_PROXY").is_some() {
+            return Err(err(
+                "QUIRE_TRUST_PROXY",
+                "is no longer read: name the proxies instead, as QUIRE_TRUSTED_PROXIES=127.0.0.1/32 (their addresses or networks, comma-separated)",
+            ));
+        }
+        let trusted_proxies = get("QUIRE_TRUSTED_PROXIES")
+            .map(|raw| parse_networks("QUIRE_TRUSTED_PROXIES", &raw))
             .transpose()?
-            .unwrap_or(false);
+            .unwrap_or_default();
+        let header_read_timeout_seconds = parse_positive(
+            "QUIRE_HEADER_READ_TIMEOUT_SECONDS",
+            get("QUIRE_HEADER_READ_TIMEOUT_SECONDS"),
+            10,
+            300,
+        )? as u64;
+        let request_timeout_seconds = parse_positive(
+            "QUIRE_REQUEST_TIMEOUT_SECONDS",
+            get("QUIRE_REQUEST_TIMEOUT_SECONDS"),
+            30,
+            3600,
+        )? as u64;
+        let max_connections = parse_positive(
+            "QUIRE_MAX_CONNECTIONS",
+            get("QUIRE_MAX_CONNECTIONS"),
+            1024,
+            1_000_000,
+        )? as usize;
 
         let auto_login = get("QUIRE_AUTO_LOGIN")
             .map(|raw| parse_switch("QUIRE_AUTO_LOGIN", &raw))
@@ -314,6 +361,32 @@ impl Config {
             24 * 365,
         )?;
 
+        let registrations_per_hour = parse_positive(
+            "QUIRE_REGISTRATIONS_PER_HOUR",
+            get("QUIRE_REGISTRATIONS_PER_HOUR"),
+            DEFAULT_REGISTRATIONS_PER_HOUR,
+            100_000,
+        )?;
+        let previews_per_minute = parse_positive(
+            "QUIRE_PREVIEWS_PER_MINUTE",
+            get("QUIRE_PREVIEWS_PER_MINUTE"),
+            DEFAULT_PREVIEWS_PER_MINUTE,
+            100_000,
+        )
+        .map(|n| std::num::NonZeroU32::new(n as u32).unwrap_or(std::num::NonZeroU32::MIN))?;
+        let audit_retention_days = match get("QUIRE_AUDIT_RETENTION_DAYS") {
+            None => None,
+            Some(raw) if raw.trim().eq_ignore_ascii_case("forever") || raw.trim().is_empty() => {
+                None
+            }
+            raw => Some(parse_positive(
+                "QUIRE_AUDIT_RETENTION_DAYS",
+                raw,
+                0,
+                100 * 366,
+            )?),
+        };
+
         Ok(Config {
             public_url,
             listen,
@@ -327,10 +400,16 @@ impl Config {
             password_login,
             admin_emails,
             signup,
-            trust_proxy,
+            trusted_proxies,
+            header_read_timeout_seconds,
+            request_timeout_seconds,
+            max_connections,
             auto_login,
             session_idle_minutes,
             session_max_hours,
+            registrations_per_hour,
+            previews_per_minute,
+            audit_retention_days,
         })
     }
 
@@ -344,9 +423,29 @@ impl Config {
         self.public_url.scheme() == "https"
     }
 
-    /// Where the provider sends people back after login.
-    pub fn redirect_uri(&self) -> String {
-        format!("{}/auth/callback", self.public_origin())
+    /// The path of the provider `provider_id`'s redirect URI. Each provider has its own, so a code
+    /// can only come back to the provider that issued it (mix-up defence, RFC 9700 §4.4); the
+    /// first provider keeps the older shared `/auth/callback`, so the registrations made before
+    /// per-provider URIs existed keep working.
+    pub fn callback_path(&self, provider_id: &str) -> String {
+        match self.providers.first() {
+            Some(first) if first.id == provider_id => LEGACY_CALLBACK_PATH.to_owned(),
+            _ => format!("{LEGACY_CALLBACK_PATH}/{provider_id}"),
+        }
+    }
+
+    /// Where the provider `provider_id` sends people back after login (register this URI there).
+    pub fn redirect_uri(&self, provider_id: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_origin(),
+            self.callback_path(provider_id)
+        )
+    }
+
+    /// Where providers post logout tokens (OpenID Connect Back-Channel Logout).
+    pub fn backchannel_logout_uri(&self) -> String {
+        format!("{}{BACKCHANNEL_LOGOUT_PATH}", self.public_origin())
     }
 
     /// The configured provider with this id.
@@ -430,6 +529,14 @@ fn parse_provider(
         err(var("ISSUER"), "is missing: set it to your OpenID provider's issuer URL, e.g. https://accounts.google.com")
     })?;
     let issuer = parse_http_url(&var("ISSUER"), &issuer_raw)?;
+    // Plain http would let anyone on the path forge discovery, keys and tokens; loopback is the
+    // one place it is harmless (a development provider on the same machine).
+    if issuer.scheme() == "http" && !is_loopback(&issuer) {
+        return Err(err(
+            var("ISSUER"),
+            format!("is {issuer_raw:?}: an issuer must use https:// (plain http:// is allowed only on loopback: localhost, 127.0.0.0/8 or [::1])"),
+        ));
+    }
     let client_id = get(&var("CLIENT_ID")).ok_or_else(|| {
         err(
             var("CLIENT_ID"),
@@ -480,6 +587,16 @@ fn parse_http_url(var: &str, raw: &str) -> Result<Url, ConfigError> {
         return Err(err(var, format!("is {raw:?}, which has no host")));
     }
     Ok(url)
+}
+
+/// Whether a URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 fn parse_scopes(var: &str, raw: &str) -> Result<Vec<String>, ConfigError> {
@@ -566,6 +683,24 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, String> {
     Ok(domains)
 }
 
+/// `10.0.0.0/8, 127.0.0.1, ::1`: networks, or single addresses (a /32 or /128).
+fn parse_networks(var: &'static str, raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    err(
+                        var,
+                        format!("contains {part:?}, which is not an address or network such as 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect()
+}
+
 fn parse_positive(
     var: &'static str,
     raw: Option<String>,
@@ -587,6 +722,33 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses_and_the_old_switch_is_explained() {
+        let c = config(&[("QUIRE_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(config(&[]).unwrap().trusted_proxies.is_empty());
+        let bad = config(&[("QUIRE_TRUSTED_PROXIES", "10.0.0.0/99")]).unwrap_err();
+        assert_eq!(bad.var, "QUIRE_TRUSTED_PROXIES");
+        let old = config(&[("QUIRE_TRUST_PROXY", "on")]).unwrap_err();
+        assert!(old.problem.contains("QUIRE_TRUSTED_PROXIES"), "{old}");
+    }
+
+    #[test]
+    fn connection_limits_have_safe_defaults_and_bounds() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (
+                c.header_read_timeout_seconds,
+                c.request_timeout_seconds,
+                c.max_connections
+            ),
+            (10, 30, 1024)
+        );
+        let bad = config(&[("QUIRE_REQUEST_TIMEOUT_SECONDS", "0")]).unwrap_err();
+        assert_eq!(bad.var, "QUIRE_REQUEST_TIMEOUT_SECONDS");
+    }
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut map: HashMap<String, String> = [
             ("QUIRE_OIDC_ISSUER", "https://id.example.com"),
@@ -605,7 +767,10 @@ mod tests {
     fn defaults_apply_when_only_the_provider_is_configured() {
         let c = config(&[]).unwrap();
         assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
-        assert_eq!(c.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
+        assert_eq!(
+            c.redirect_uri(DEFAULT_PROVIDER_ID),
+            "http://127.0.0.1:3000/auth/callback"
+        );
         assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
         assert_eq!(c.providers[0].scopes, vec!["email", "profile"]);
         assert_eq!(c.providers[0].id, DEFAULT_PROVIDER_ID);
@@ -654,6 +819,41 @@ mod tests {
                 .var,
             "QUIRE_OIDC_SCOPES"
         );
+    }
+
+    #[test]
+    fn limits_have_defaults_and_refuse_nonsense_by_name() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.registrations_per_hour, DEFAULT_REGISTRATIONS_PER_HOUR);
+        assert_eq!(
+            c.previews_per_minute.get() as i64,
+            DEFAULT_PREVIEWS_PER_MINUTE
+        );
+        assert_eq!(
+            c.audit_retention_days, None,
+            "kept forever unless said otherwise"
+        );
+        assert_eq!(
+            config(&[("QUIRE_AUDIT_RETENTION_DAYS", "forever")])
+                .unwrap()
+                .audit_retention_days,
+            None
+        );
+        assert_eq!(
+            config(&[("QUIRE_AUDIT_RETENTION_DAYS", "400")])
+                .unwrap()
+                .audit_retention_days,
+            Some(400)
+        );
+        for (var, bad) in [
+            ("QUIRE_AUDIT_RETENTION_DAYS", "0"),
+            ("QUIRE_AUDIT_RETENTION_DAYS", "a year"),
+            ("QUIRE_REGISTRATIONS_PER_HOUR", "-1"),
+            ("QUIRE_PREVIEWS_PER_MINUTE", "0"),
+        ] {
+            let e = config(&[(var, bad)]).unwrap_err();
+            assert_eq!(e.var, var, "{bad}");
+        }
     }
 
     #[test]
@@ -904,5 +1104,61 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.var, "QUIRE_AUTO_LOGIN");
+    }
+
+    #[test]
+    fn an_http_issuer_is_refused_unless_it_is_on_loopback() {
+        for bad in [
+            "http://id.example.com",
+            "http://10.0.0.5:8080/realms/x",
+            "http://localhost.example.com",
+            "http://[fe80::1]",
+        ] {
+            let e = config(&[("QUIRE_OIDC_ISSUER", bad)]).unwrap_err();
+            assert_eq!(e.var, "QUIRE_OIDC_ISSUER", "{bad}");
+            assert!(e.problem.contains("https://"), "{}", e.problem);
+        }
+        for good in [
+            "http://localhost:5556",
+            "http://LOCALHOST",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://[::1]:9000",
+            "https://id.example.com",
+        ] {
+            assert!(config(&[("QUIRE_OIDC_ISSUER", good)]).is_ok(), "{good}");
+        }
+        let e = config_without_default_provider(&[
+            ("QUIRE_OIDC_PROVIDERS", "corp"),
+            ("QUIRE_OIDC_CORP_ISSUER", "http://sso.corp.example"),
+            ("QUIRE_OIDC_CORP_CLIENT_ID", "c"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "QUIRE_OIDC_CORP_ISSUER");
+    }
+
+    #[test]
+    fn every_provider_but_the_first_gets_a_redirect_uri_of_its_own() {
+        let c = config_without_default_provider(&[
+            ("QUIRE_PUBLIC_URL", "https://journal.example.com"),
+            ("QUIRE_OIDC_PROVIDERS", "google,corp"),
+            ("QUIRE_OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+            ("QUIRE_OIDC_GOOGLE_CLIENT_ID", "g"),
+            ("QUIRE_OIDC_CORP_ISSUER", "https://sso.corp.example"),
+            ("QUIRE_OIDC_CORP_CLIENT_ID", "c"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.redirect_uri("google"),
+            "https://journal.example.com/auth/callback"
+        );
+        assert_eq!(
+            c.redirect_uri("corp"),
+            "https://journal.example.com/auth/callback/corp"
+        );
+        assert_eq!(
+            c.backchannel_logout_uri(),
+            "https://journal.example.com/auth/backchannel-logout"
+        );
     }
 }

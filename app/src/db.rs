@@ -97,9 +97,10 @@ impl Pool {
     /// Opens the database `url` names (`sqlite://…` creates the file if needed; `postgres://…`)
     /// and applies pending migrations.
     ///
-    /// SQLite: WAL lets readers proceed while one writer writes; `synchronous=NORMAL` is safe
-    /// with WAL (a power cut may lose the last transactions, never corrupt the file); the busy
-    /// timeout turns brief writer contention into waiting instead of errors.
+    /// SQLite: WAL lets readers proceed while one writer writes; `synchronous=FULL` syncs the WAL
+    /// at every commit, so a save Quire acknowledged survives a power cut (`NORMAL` would only
+    /// promise an uncorrupted file that may have lost the last saves); the busy timeout turns
+    /// brief writer contention into waiting instead of errors.
     ///
     /// PostgreSQL: sqlx's migrator holds an advisory lock (keyed by the database name) while it
     /// applies migrations, so several instances starting at once on an empty database apply each
@@ -117,7 +118,7 @@ impl Pool {
                 let options = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
                 if let Some(parent) = options.get_filename().parent() {
@@ -149,9 +150,39 @@ impl Pool {
     }
 
     /// Applies the backend's pending migrations (`migrations/sqlite` or `migrations/postgres`).
+    ///
+    /// SQLite runs them on a connection of their own with foreign key enforcement off: changing
+    /// a table SQLite cannot alter in place means rebuilding it, and with enforcement on, dropping
+    /// the old `users` table would delete every row that references it (`ON DELETE CASCADE`).
+    /// Every foreign key is checked afterwards, and a violation stops the start-up. The
+    /// connection is closed, never handed back to the pool with enforcement off.
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
         match self {
-            Pool::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Pool::Sqlite(pool) => {
+                use sqlx::Connection;
+                let mut conn = pool.acquire().await?.detach();
+                sqlx::query("PRAGMA foreign_keys = OFF")
+                    .execute(&mut conn)
+                    .await?;
+                let migrated = sqlx::migrate!("../migrations/sqlite")
+                    .run_direct(&mut conn)
+                    .await;
+                let checked = match migrated {
+                    Ok(()) => sqlx::query("PRAGMA foreign_key_check")
+                        .fetch_all(&mut conn)
+                        .await
+                        .map_err(sqlx::migrate::MigrateError::from),
+                    Err(e) => Err(e),
+                };
+                conn.close().await.ok();
+                let violations = checked?;
+                if !violations.is_empty() {
+                    return Err(sqlx::Error::Protocol(format!(
+                        "after migrating, {} row(s) reference rows that do not exist (PRAGMA foreign_key_check)",
+                        violations.len()
+                    )));
+                }
+            }
             Pool::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -167,9 +198,14 @@ impl Pool {
     /// Begins a write transaction. On SQLite it takes the write lock up front (`BEGIN
     /// IMMEDIATE`), so two writers queue for it instead of one failing with "database is locked"
     /// half-way through; PostgreSQL locks rows as they are written.
+    ///
+    /// On SQLite, write transactions run on the database's one [`writer`] connection, so they
+    /// queue first come, first served. SQLite's own busy handler is not fair: it retries on a
+    /// back-off schedule, and a writer that commits and begins again at once (an import's next
+    /// batch) could win every race while another person's save waits out its timeout.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(pool) => Tx::Sqlite(writer(pool)?.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -193,10 +229,52 @@ impl Pool {
 
     pub async fn close(&self) {
         match self {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => {
+                let writer = WRITERS
+                    .lock()
+                    .ok()
+                    .and_then(|mut w| w.remove(&p.connect_options().get_filename().to_owned()));
+                if let Some(writer) = writer {
+                    writer.close().await;
+                }
+                p.close().await
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// The write connection of each open SQLite database, by file: a pool of one, whose queue is
+/// fair (sqlx hands a released connection to the longest waiter). Kept beside the [`Pool`] rather
+/// than in it so the pool stays a plain sqlx pool that every repository can match on.
+static WRITERS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, SqlitePool>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// How long a write waits for its turn before the request answers "temporarily unavailable"
+/// (the same bound as SQLite's busy timeout).
+const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The one write connection of `pool`'s database (opened with the same options on first use).
+fn writer(pool: &SqlitePool) -> Result<SqlitePool, sqlx::Error> {
+    let options = pool.connect_options();
+    let file = options.get_filename().to_owned();
+    let mut writers = WRITERS
+        .lock()
+        .map_err(|_| sqlx::Error::Protocol("the writer registry is poisoned".into()))?;
+    let writer = writers.entry(file).or_insert_with(|| {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(WRITE_TURN_TIMEOUT)
+            .connect_lazy_with((*options).clone())
+    });
+    if writer.is_closed() {
+        *writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(WRITE_TURN_TIMEOUT)
+            .connect_lazy_with((*options).clone());
+    }
+    Ok(writer.clone())
 }
 
 impl Tx {
@@ -261,7 +339,56 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether an error means the database cannot write at all: its disk is full or it is read-only
+/// (SQLite `FULL`/`READONLY`, PostgreSQL `disk_full`, `read_only_sql_transaction`, or the OS's
+/// "no space left"). Reads still work, and writes will once an operator frees space.
+pub fn is_storage_full(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(e) => e.raw_os_error() == Some(28), // ENOSPC
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                Some(_) => code
+                    .parse::<i32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 8 | 13)),
+                None => matches!(code.as_ref(), "53100" | "25006"),
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Why `server backup` could not make a copy.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} already exists; name a new file, so that no backup is overwritten")]
+    Exists(String),
+    #[error("there is no database at {0} to back up (check DATABASE_URL)")]
+    Missing(String),
+    #[error("a PostgreSQL database is backed up with pg_dump (see the README's \"Back up and restore\")")]
+    Postgres,
+    #[error("{0}")]
+    Database(#[from] sqlx::Error),
+}
+
 impl Pool {
+    /// Writes a consistent copy of a SQLite database to `path` while Quire keeps running
+    /// (`VACUUM INTO` reads one snapshot; writers go on meanwhile). The copy is a complete,
+    /// compacted database file: restoring is putting it where `DATABASE_URL` points.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), BackupError> {
+        let Pool::Sqlite(pool) = self else {
+            return Err(BackupError::Postgres);
+        };
+        if path.exists() {
+            return Err(BackupError::Exists(path.display().to_string()));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().as_ref())
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+
     /// Runs `work` while this instance holds the PostgreSQL advisory lock `name`, so that several
     /// instances doing the same start-up step (preparing the session table) take turns. SQLite
     /// has one writer at a time anyway, so there it just runs `work`.

@@ -33,6 +33,18 @@ pub enum AppError {
     /// out of connections. Nothing was changed; the same request will work once it is back.
     #[error("Quire cannot reach its database right now. Nothing was lost; please try again in a moment.")]
     Unavailable,
+    /// The database refused to write: its disk is full, or it is read-only. Nothing was changed,
+    /// and the person's text is kept as a draft.
+    #[error("Quire could not save because its storage is full or read-only. Your text is kept here; please try again later, or tell your administrator.")]
+    StorageFull,
+    /// Too many requests of one kind (registrations from one network, previews by one person):
+    /// refused without doing the work. `message` says what and when to try again;
+    /// `retry_after_secs` is what the `Retry-After` header carries.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The OpenID provider cannot be reached right now.
     #[error("The identity provider is unavailable right now. Please try again in a moment.")]
     ProviderUnavailable,
@@ -82,9 +94,10 @@ impl AppError {
             AppError::Unauthenticated => 401,
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
-            AppError::Invalid(_) => 400,
+            AppError::Invalid(_) => 422,
             AppError::Conflict { .. } => 409,
-            AppError::ProviderUnavailable | AppError::Unavailable => 503,
+            AppError::RateLimited { .. } => 429,
+            AppError::ProviderUnavailable | AppError::Unavailable | AppError::StorageFull => 503,
             AppError::Internal { .. } | AppError::Transport(_) => 500,
         }
     }
@@ -130,6 +143,14 @@ impl AppError {
         if unavailable {
             tracing::warn!(context, error = %detail, "database unavailable");
             return AppError::Unavailable;
+        }
+        if any
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(crate::db::is_storage_full)
+        {
+            // An operator's problem, logged as such; the person is told plainly.
+            tracing::error!(context, error = %detail, "the database cannot write: disk full or read-only");
+            return AppError::StorageFull;
         }
         let reference = correlation_id();
         tracing::error!(%reference, context, error = %detail, "internal error");

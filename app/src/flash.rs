@@ -6,6 +6,17 @@
 use serde::{Deserialize, Serialize};
 
 pub const COOKIE: &str = "quire_flash";
+/// Its name over https: a `__Host-` cookie cannot be set or shadowed by another site under the
+/// same domain, nor by a plain-http response on the way.
+pub const SECURE_COOKIE: &str = "__Host-quire_flash";
+
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
 /// Longer messages are ignored when read back (a cookie is no place for essays; names in
 /// messages can be up to 100 characters, 400 bytes).
 pub const MAX_MESSAGE_BYTES: usize = 600;
@@ -34,15 +45,20 @@ impl Flash {
     /// `secure` when Quire is served over HTTPS: a flash may carry a set-password link.
     pub fn set_cookie(&self, secure: bool) -> String {
         format!(
-            "{COOKIE}={}; Path=/; Max-Age=60; SameSite=Lax{}",
+            "{}={}; Path=/; Max-Age=60; SameSite=Lax{}",
+            cookie_name(secure),
             self.encode(),
             if secure { "; Secure" } else { "" }
         )
     }
 
     /// The `Set-Cookie` value that removes a shown flash.
-    pub fn clear_cookie() -> String {
-        format!("{COOKIE}=; Path=/; Max-Age=0; SameSite=Lax")
+    pub fn clear_cookie(secure: bool) -> String {
+        format!(
+            "{}=; Path=/; Max-Age=0; SameSite=Lax{}",
+            cookie_name(secure),
+            if secure { "; Secure" } else { "" }
+        )
     }
 
     pub fn encode(&self) -> String {
@@ -60,7 +76,7 @@ impl Flash {
         header
             .split(';')
             .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)
+            .find(|(name, _)| *name == COOKIE || *name == SECURE_COOKIE)
             .and_then(|(_, value)| Flash::decode(value))
     }
 }
@@ -107,7 +123,8 @@ pub mod ssr {
             .filter_map(|v| v.to_str().ok())
             .find_map(Flash::from_cookie_header)?;
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(value) = HeaderValue::from_str(&Flash::clear_cookie()) {
+            let secure = crate::state::AppState::get().is_ok_and(|s| s.config.is_https());
+            if let Ok(value) = HeaderValue::from_str(&Flash::clear_cookie(secure)) {
                 response.append_header(header::SET_COOKIE, value);
             }
         }

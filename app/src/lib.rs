@@ -22,13 +22,17 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod csp;
+#[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod limits;
 #[cfg(feature = "ssr")]
 pub mod move_db;
 #[cfg(feature = "ssr")]
 pub mod state;
 
-use components::flash::FlashBanner;
+use components::flash::{AccountNotices, FlashBanner};
 use components::header::Header;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
@@ -57,6 +61,8 @@ use session::UserContext;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    csp::set_for_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -93,6 +99,7 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main id="main" tabindex="-1" aria-busy=move || is_routing.get().then_some("true")>
                 <FlashBanner/>
+                <AccountNotices/>
                 // Async: every page is rendered whole before the first byte goes out, so pages work
                 // without JavaScript and guards can still answer with a redirect.
                 <Routes fallback=|| view! { <NotFound/> }>

@@ -55,6 +55,7 @@ const TABLES: &[Table] = &[
             ("sessions_valid_from", Int),
             ("last_seen_at", Text),
             ("password_hash", Text),
+            ("session_key", Text),
         ],
     },
     Table {
@@ -86,6 +87,26 @@ const TABLES: &[Table] = &[
             ("created_at", Text),
             ("updated_at", Text),
             ("deleted_at", Text),
+            ("content_digest", Text),
+        ],
+    },
+    Table {
+        name: "imports",
+        identity: true,
+        columns: &[
+            ("id", Int),
+            ("user_id", Int),
+            ("file_name", Text),
+            ("state", Text),
+            ("total", Int),
+            ("done", Int),
+            ("imported", Int),
+            ("skipped", Int),
+            ("problems", Text),
+            ("problem_count", Int),
+            ("failed", Text),
+            ("started_at", Text),
+            ("updated_at", Text),
         ],
     },
     Table {
@@ -107,6 +128,9 @@ const TABLES: &[Table] = &[
             ("detail", Text),
             ("ip", Text),
             ("user_agent", Text),
+            ("source", Text),
+            ("repeats", Int),
+            ("last_at", Text),
         ],
     },
     Table {
@@ -126,6 +150,27 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "password_link_requests",
+        identity: false,
+        columns: &[
+            ("user_id", Int),
+            ("requested_by", Int),
+            ("requester_label", Text),
+            ("requested_at", Int),
+            ("expires_at", Int),
+        ],
+    },
+    Table {
+        name: "account_notices",
+        identity: true,
+        columns: &[
+            ("id", Int),
+            ("user_id", Int),
+            ("message", Text),
+            ("created_at", Text),
+        ],
+    },
+    Table {
         name: "login_throttle",
         identity: false,
         columns: &[
@@ -135,6 +180,11 @@ const TABLES: &[Table] = &[
             ("locked_until", Int),
         ],
     },
+    Table {
+        name: "rate_budget",
+        identity: false,
+        columns: &[("key", Text), ("window_start", Int), ("used", Int)],
+    },
 ];
 
 /// The primary key of each table: a stable order to page through (`entry_tags` has no rowid).
@@ -143,7 +193,8 @@ fn order_of(table: &str) -> &'static str {
         "entry_tags" => "entry_id, tag",
         "settings" => "key",
         "password_tokens" => "token_hash",
-        "login_throttle" => "key",
+        "login_throttle" | "rate_budget" => "key",
+        "password_link_requests" => "user_id",
         _ => "id",
     }
 }
@@ -326,6 +377,16 @@ async fn copy(
         }
         counts.push((*table, total, arrived));
     }
+    // Account ids are never given out twice: SQLite's AUTOINCREMENT remembered ids deleted from
+    // the top of `users`, and the audit log still names them, so new accounts start above those.
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('users', 'id'), GREATEST(
+             (SELECT COALESCE(MAX(id), 0) FROM users),
+             (SELECT COALESCE(MAX(target_id), 0) FROM audit_log),
+             (SELECT COALESCE(MAX(actor_id), 0) FROM audit_log)) + 1, false)",
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     writeln!(
         out,

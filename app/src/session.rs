@@ -97,6 +97,8 @@ pub mod ssr {
 
     /// Session key of the [`AuthState`] of a logged-in person.
     pub const AUTH_KEY: &str = "auth";
+    /// Session key of the account notices a login picked up, until a page shows them.
+    pub const NOTICES_KEY: &str = "account_notices";
 
     /// A logged-in session is touched (its expiry pushed back) at most this often, so that reading
     /// pages does not write to the session store on every request.
@@ -123,6 +125,12 @@ pub mod ssr {
         pub authenticated_at: i64,
         /// Unix seconds of the last touch: the idle timeout counts from here.
         pub last_seen: i64,
+        /// The account's `users.session_key` at login. The session store compares it with the
+        /// account's whenever it loads or saves the session, so a session can only ever act as
+        /// the account that logged in — never as another account that got its id. Sessions from
+        /// before the key existed have none and end at their next request.
+        #[serde(default)]
+        pub session_key: String,
     }
 
     impl AuthState {
@@ -244,20 +252,45 @@ pub mod ssr {
         Provider { id: String, id_token: String },
         /// With an email and password.
         Password,
+        /// With a password just chosen from a one-time set-password link. Whoever holds the link
+        /// is not necessarily the owner, so the account's notices (which may be about that very
+        /// link) stay for the next login with a way in the account already had.
+        PasswordFromLink,
     }
 
-    /// Starts a logged-in session: a fresh session id (no fixation), the person, and the expiry.
+    /// Starts a logged-in session: a fresh session id (no fixation), the person, the account's
+    /// session key, and the expiry. The account's pending notices move into the session, for the
+    /// next page to show (see `components::flash::AccountNotices`).
     pub async fn log_in(
         session: &Session,
         policy: &SessionPolicy,
+        db: &crate::db::Pool,
         user: SessionUser,
         method: LoginMethod,
     ) -> Result<(), tower_sessions::session::Error> {
+        use tower_sessions::session::Error;
+        use tower_sessions::session_store::Error as StoreError;
+        let storage = |e: sqlx::Error| Error::Store(StoreError::Backend(e.to_string()));
+        let session_key = crate::auth::users::session_key_of(db, user.id)
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| {
+                Error::Store(StoreError::Backend(
+                    "the account that logged in no longer exists".into(),
+                ))
+            })?;
+        let notices = if matches!(method, LoginMethod::PasswordFromLink) {
+            Vec::new()
+        } else {
+            crate::auth::users::take_notices(db, user.id)
+                .await
+                .map_err(storage)?
+        };
         session.cycle_id().await?;
         let now = unix_now();
         let (provider, id_token) = match method {
             LoginMethod::Provider { id, id_token } => (Some(id), Some(id_token)),
-            LoginMethod::Password => (None, None),
+            LoginMethod::Password | LoginMethod::PasswordFromLink => (None, None),
         };
         let auth = AuthState {
             user,
@@ -266,8 +299,12 @@ pub mod ssr {
             logged_in_at: now,
             authenticated_at: now,
             last_seen: now,
+            session_key,
         };
         session.insert(AUTH_KEY, &auth).await?;
+        if !notices.is_empty() {
+            session.insert(NOTICES_KEY, &notices).await?;
+        }
         session.set_expiry(Some(Expiry::AtDateTime(policy.expiry_at(now, now))));
         Ok(())
     }
@@ -344,6 +381,21 @@ pub mod ssr {
         response
     }
 
+    /// Takes the notices a login left for the page to show (a session write only when there are
+    /// some, which is once after such a login).
+    pub async fn take_notices() -> Vec<String> {
+        let Ok(session) = session().await else {
+            return Vec::new();
+        };
+        match session.get::<Vec<String>>(NOTICES_KEY).await {
+            Ok(Some(notices)) => {
+                let _ = session.remove_value(NOTICES_KEY).await;
+                notices
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// True when the session belongs to a logged-in person.
     pub async fn is_logged_in(session: &Session) -> bool {
         matches!(session.get::<AuthState>(AUTH_KEY).await, Ok(Some(_)))
@@ -374,6 +426,7 @@ pub mod ssr {
                 logged_in_at,
                 authenticated_at: 0,
                 last_seen,
+                session_key: String::new(),
             }
         }
 

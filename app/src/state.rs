@@ -22,6 +22,8 @@ pub struct AppState {
     pub session_policy: SessionPolicy,
     /// The session store, for revoking a person's sessions and counting them.
     pub sessions: IndexedStore,
+    /// Markdown previews per person (in this instance's memory; see `limits`).
+    pub previews: Arc<crate::limits::PreviewLimiter>,
 }
 
 impl AppState {

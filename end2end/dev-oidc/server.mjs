@@ -14,6 +14,10 @@
 //                            (default http://127.0.0.1:3000,http://127.0.0.1:3100)
 //   DEV_OIDC_NAME            what the sign-in page calls this provider (default "Quire development
 //                            identity provider"); a second instance plays a second provider
+//   DEV_OIDC_QUIRE_IDS       comma-separated provider ids Quire may know this provider by
+//                            (default default,dev,corp): besides {origin}/auth/callback (the
+//                            first provider's redirect URI), {origin}/auth/callback/{id} is
+//                            registered for each, as Quire gives every further provider its own
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -28,6 +32,10 @@ const NAME = process.env.DEV_OIDC_NAME || 'Quire development identity provider';
 const APP_ORIGINS = (process.env.DEV_OIDC_APP_ORIGINS || 'http://127.0.0.1:3000,http://127.0.0.1:3100')
   .split(',')
   .map((s) => s.trim().replace(/\/$/, ''))
+  .filter(Boolean);
+const QUIRE_IDS = (process.env.DEV_OIDC_QUIRE_IDS || 'default,dev,corp')
+  .split(',')
+  .map((s) => s.trim())
   .filter(Boolean);
 
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -54,7 +62,7 @@ const configuration = {
     {
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
-      redirect_uris: APP_ORIGINS.map((o) => `${o}/auth/callback`),
+      redirect_uris: APP_ORIGINS.flatMap((o) => [`${o}/auth/callback`, ...QUIRE_IDS.map((id) => `${o}/auth/callback/${id}`)]),
       post_logout_redirect_uris: APP_ORIGINS.map((o) => `${o}/`),
       grant_types: ['authorization_code'],
       response_types: ['code'],

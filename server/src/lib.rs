@@ -4,6 +4,7 @@
 
 pub mod ops;
 pub mod security;
+pub mod serve;
 
 use app::auth::oidc::OidcService;
 use app::config::Config;
@@ -11,6 +12,7 @@ use app::db::Pool;
 use app::session::ssr::SessionPolicy;
 use app::state::AppState;
 use app::{shell, App};
+use axum::http::StatusCode;
 use axum::{
     extract::DefaultBodyLimit,
     middleware,
@@ -21,12 +23,32 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer, trace::TraceLayer,
+};
 use tower_sessions::{cookie::SameSite, ExpiredDeletion, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain http (development, tests).
 pub const SESSION_COOKIE: &str = "quire_session";
+/// Name of the session cookie over https. Browsers only accept a `__Host-` cookie that is
+/// `Secure`, for the whole site (`Path=/`) and without a `Domain`, so no other site under the
+/// same domain (and no plain-http page on the network path) can set or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-quire_session";
+
+/// The session cookie's name for a deployment.
+pub fn session_cookie(config: &Config) -> &'static str {
+    if config.is_https() {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The largest request body outside imports: an entry is at most 200 KB of text, and a form or
+/// server-function call around it adds little.
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Why Quire could not start. Each displays as one line.
 #[derive(Debug, thiserror::Error)]
@@ -147,15 +169,27 @@ async fn session_store(
 /// background and "Log in" explains the outage meanwhile.
 pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quire, StartError> {
     let db = Pool::connect(config.database_url.expose()).await?;
+    match app::entries::repo::backfill_digests(&db).await? {
+        0 => {}
+        n => tracing::info!(entries = n, "gave older entries their import digest"),
+    }
     let mut background = Vec::new();
     let sessions = session_store(&config, &db, &mut background).await?;
+    let previews = Arc::new(app::limits::PreviewLimiter::per_minute(
+        config.previews_per_minute,
+    ));
     {
         // Entries stay in the trash for TRASH_DAYS, then go for good; expired sessions leave the
-        // account index (the store's own task deletes the records); old login-failure counters go.
+        // account index (the store's own task deletes the records); old login-failure counters
+        // and spent budgets go; with QUIRE_AUDIT_RETENTION_DAYS, audit records past it go (and
+        // that is itself recorded).
         // Every instance runs this: each step is an idempotent delete of what is past its date,
-        // so N instances only repeat each other's work, never conflict.
+        // so N instances only repeat each other's work, never conflict (a second instance's
+        // retention finds nothing left and records nothing).
         let db = db.clone();
         let sessions = sessions.clone();
+        let previews = previews.clone();
+        let retention_days = config.audit_retention_days;
         background.push(tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
@@ -172,6 +206,20 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
                 if let Err(e) = app::auth::throttle::purge_stale(&db, now).await {
                     tracing::error!(error = %e, "could not tidy the login throttle");
                 }
+                if let Err(e) = app::limits::purge_stale_budgets(&db, now).await {
+                    tracing::error!(error = %e, "could not tidy the rate budgets");
+                }
+                previews.tidy();
+                if let Some(days) = retention_days {
+                    match app::audit::ssr::apply_retention(&db, days, now).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(removed = n, days, "applied audit retention"),
+                        Err(e) => tracing::error!(error = %e, "could not apply audit retention"),
+                    }
+                }
+                if let Err(e) = app::auth::backchannel::purge_spent(&db, now).await {
+                    tracing::error!(error = %e, "could not tidy the used logout tokens");
+                }
             }
         }));
     }
@@ -184,11 +232,16 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         idle: time::Duration::minutes(config.session_idle_minutes),
         max: time::Duration::hours(config.session_max_hours),
     };
-    let allowed_origin = security::AllowedOrigin(config.public_origin().into());
+    let allowed_origin = security::AllowedOrigin {
+        origin: config.public_origin().into(),
+        session_cookie: session_cookie(&config),
+    };
+    let header_policy = security::HeaderPolicy::of(&config);
+    let request_timeout = std::time::Duration::from_secs(config.request_timeout_seconds);
     let session_layer = SessionManagerLayer::new(sessions.clone())
-        .with_name(SESSION_COOKIE)
+        .with_name(session_cookie(&config))
         .with_http_only(true)
-        // Lax, not Strict: the provider's redirect back to /auth/callback is a cross-site
+        // Lax, not Strict: the provider's redirect back to /auth/callback[/{id}] is a cross-site
         // navigation, and Strict would drop the cookie that holds the pending login.
         .with_same_site(SameSite::Lax)
         .with_secure(config.is_https())
@@ -203,11 +256,25 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         oidc,
         session_policy: policy,
         sessions,
+        previews,
     };
     let readiness = ops::Readiness::new(state.db.clone(), state.sessions.clone());
     let routes = generate_route_list(App);
-    let router = Router::new()
+    // Everything but the import: small bodies, and a request that takes longer than
+    // QUIRE_REQUEST_TIMEOUT_SECONDS (a body sent a byte at a time included) ends with 408.
+    let pages = Router::new()
+        // The first provider's redirect URI, and every other provider's own (the handler
+        // checks that a callback arrives on the URI of the provider its attempt went to).
         .route("/auth/callback", get(app::auth::oidc::callback))
+        .route("/auth/callback/{provider}", get(app::auth::oidc::callback))
+        // Providers post here server to server: no browser, so no Origin or Sec-Fetch-Site
+        // header, and `same_origin_only` lets it through without an exemption. It carries no
+        // session and is outside `/api/`, so the anonymous gate does not apply either.
+        .route(
+            "/auth/backchannel-logout",
+            post(app::auth::backchannel::handler)
+                .layer(DefaultBodyLimit::max(app::auth::backchannel::BODY_LIMIT)),
+        )
         .merge(ops::health_routes(readiness.clone()))
         .route(
             "/export/quire.json",
@@ -217,22 +284,40 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
             "/export/markdown.zip",
             get(app::entries::transfer::export_markdown),
         )
-        .route(
-            "/import",
-            post(app::entries::transfer::import).layer(DefaultBodyLimit::max(
-                app::entries::transfer::IMPORT_MAX_BYTES + 64 * 1024,
-            )),
-        )
         .leptos_routes_with_context(&state, routes, || (), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ));
+    // The import takes files up to 20 MB, and ten times as long to arrive. Only POST: any other
+    // method gets the pages' 404 (it is not a page), not a bare 405.
+    let import = Router::new()
+        .route(
+            "/import",
+            post(app::entries::transfer::import)
+                .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
+        )
+        .layer(DefaultBodyLimit::max(
+            app::entries::transfer::IMPORT_MAX_BYTES + 64 * 1024,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout * 10,
+        ));
+    let router = import
+        .merge(pages)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             app::auth::auto_login,
         ))
+        .layer(middleware::from_fn(security::server_fn_status))
+        .layer(middleware::from_fn(app::limits::explain_refusals))
         .layer(middleware::from_fn(security::require_login_for_api))
         .layer(middleware::from_fn_with_state(
             policy,
@@ -243,7 +328,13 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
             allowed_origin,
             security::same_origin_only,
         ))
-        .layer(middleware::from_fn(security::security_headers))
+        // A panic in a handler is a 500 page with a reference (and a log line), not a dropped
+        // connection; inside the header layer, so even that answer carries the headers.
+        .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(middleware::from_fn_with_state(
+            header_policy,
+            security::security_headers,
+        ))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn(ops::record_request))
         .layer(TraceLayer::new_for_http());

@@ -6,7 +6,6 @@
 //! (moving an instance from SQLite to PostgreSQL).
 
 use app::config::{Config, LogFormat};
-use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
@@ -38,6 +37,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("admin") => return admin_command(&args[1..]).await,
         Some("migrate-db") => return migrate_db_command(&args[1..]).await,
+        Some("backup") => return backup_command(&args[1..]).await,
         _ => {}
     }
 
@@ -85,22 +85,12 @@ async fn main() -> ExitCode {
         }
     }
     tracing::info!(%listen, public_url = %public_url, "Quire is ready");
-    // No Nagle delay: responses go out as soon as they are written.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(
-        listener,
-        quire
-            .router
-            .clone()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    let limits = server::serve::Limits::of(&quire.state.config);
+    let serve = server::serve::serve(listener, quire.router.clone(), limits, async {
         let _ = stop_rx.await;
     });
-    let mut serve = std::pin::pin!(serve.into_future());
+    let mut serve = std::pin::pin!(serve);
     let served = tokio::select! {
         served = &mut serve => served,
         () = shutdown_signal() => {
@@ -188,6 +178,48 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// `server backup PATH`: a consistent copy of the SQLite database, taken while Quire runs.
+async fn backup_command(args: &[String]) -> ExitCode {
+    let [path] = args else {
+        eprintln!("usage: server backup PATH   (writes a copy of the SQLite database to PATH, a new file)");
+        return ExitCode::from(2);
+    };
+    let _ = dotenvy::dotenv();
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| app::config::DEFAULT_DATABASE_URL.to_owned());
+    // Opening would create a missing SQLite file: an empty "backup" of nothing helps nobody.
+    if let Ok(options) = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url) {
+        if url.starts_with("sqlite:") && !options.get_filename().exists() {
+            let missing =
+                app::db::BackupError::Missing(options.get_filename().display().to_string());
+            eprintln!("quire backup: {missing}");
+            return ExitCode::FAILURE;
+        }
+    }
+    // Opened without migrating: a backup copies what is there, whatever its version.
+    let pool = match app::db::Pool::open(&url).await {
+        Ok(pool) => pool,
+        Err(e) => {
+            eprintln!("quire backup: cannot open the database (DATABASE_URL): {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = pool.backup_to(std::path::Path::new(path)).await;
+    pool.close().await;
+    match outcome {
+        Ok(()) => {
+            println!("backed up to {path}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("quire backup: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `server migrate-db --from sqlite://… --to postgres://…` (see `app::move_db`).

@@ -164,3 +164,33 @@ pub fn metrics_router(handle: PrometheusHandle, db: Pool, sessions: IndexedStore
         }),
     )
 }
+
+/// The answer to a request whose handler panicked: a plain 500 page with a reference that is also
+/// in the log (with the panic's message), and nothing of the panic itself.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    let reference = app::error::correlation_id();
+    tracing::error!(%reference, panic = message, "a request handler panicked");
+    metrics::counter!("quire_panics_total").increment(1);
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Something went wrong</title></head>\
+         <body><main><h1>Something went wrong</h1><p>Quire hit an internal error. Nothing you saved before is lost; \
+         please try again. If it keeps happening, give your administrator this reference: <strong>{reference}</strong>.</p>\
+         <p><a href=\"/\">Back to Quire</a></p></main></body></html>"
+    );
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}

@@ -6,8 +6,12 @@
 //! - `Sec-Fetch-Site`, when present, must be `same-origin` (or `none`, a user-typed navigation);
 //!   `same-site` is refused too, because another port or subdomain is a different application.
 //! - `Origin`, when present, must be exactly Quire's public origin (`null` is refused).
-//! - A request with neither header did not come from a browser (every browser sends at least one
-//!   of them on a POST), so there is no ambient cookie to abuse and it is let through.
+//! - A request with neither header is let through only if it carries no session cookie: every
+//!   current browser sends at least one of them on a POST, so such a request comes from a program
+//!   (a provider's back-channel call, a script with its own session), and one that holds a session
+//!   cookie but hides where it came from is refused rather than guessed about. This excludes
+//!   browsers older than 2020 (no `Sec-Fetch-Site`) that also strip `Origin`, and privacy proxies
+//!   that remove both headers: they can read Quire but not change anything.
 //!
 //! Server functions additionally must carry one of the content types Quire's forms and client
 //! produce, which rules out `text/plain` tricks.
@@ -21,9 +25,22 @@ use axum::{
 use std::sync::Arc;
 use tower_sessions::Session;
 
-/// The one origin state-changing requests may come from.
+/// The one origin state-changing requests may come from, and the session cookie's name.
 #[derive(Clone, Debug)]
-pub struct AllowedOrigin(pub Arc<str>);
+pub struct AllowedOrigin {
+    pub origin: Arc<str>,
+    pub session_cookie: &'static str,
+}
+
+/// Whether the request's `Cookie` headers include the session cookie.
+fn carries_cookie(headers: &axum::http::HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim().split('=').next() == Some(name))
+}
 
 /// Content types a server function call may have.
 const SERVER_FN_CONTENT_TYPES: &[&str] = &[
@@ -53,8 +70,15 @@ pub async fn same_origin_only(
             );
         }
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if origin.as_bytes() != allowed.0.as_bytes() {
+    let origin = headers.get(header::ORIGIN);
+    if fetch_site.is_none() && origin.is_none() && carries_cookie(headers, allowed.session_cookie) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "request refused: it carries a session but neither Origin nor Sec-Fetch-Site, so Quire cannot tell it came from its own pages",
+        );
+    }
+    if let Some(origin) = origin {
+        if origin.as_bytes() != allowed.origin.as_bytes() {
             return refuse(
                 StatusCode::FORBIDDEN,
                 "cross-site request refused (Origin does not match)",
@@ -137,10 +161,56 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// What [`security_headers`] needs to know about this deployment.
+#[derive(Clone, Debug)]
+pub struct HeaderPolicy {
+    /// The Content-Security-Policy for responses that are not rendered pages (see `app::csp`).
+    pub csp: HeaderValue,
+    /// Quire is served over https: browsers are told to use nothing else (HSTS).
+    pub https: bool,
+}
+
+impl HeaderPolicy {
+    pub fn of(config: &app::config::Config) -> HeaderPolicy {
+        HeaderPolicy {
+            csp: HeaderValue::from_str(&app::csp::policy(config, None))
+                .unwrap_or(HeaderValue::from_static("default-src 'self'")),
+            https: config.is_https(),
+        }
+    }
+}
+
+/// Whether a path is a public, unchanging asset (the wasm bundle, styles, icons), which caches may
+/// keep. Everything else may carry someone's journal or session, so it is `no-store`.
+fn is_public_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/favicon.ico"
+}
+
 /// Headers every response carries.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(policy): State<HeaderPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let asset = is_public_asset(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // Rendered pages set their own, naming their nonce (app::csp::set_for_page).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.csp.clone());
+    }
+    if policy.https {
+        // Not includeSubDomains: other sites under the same domain are not Quire's to decide.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    if !asset {
+        // Pages of signed-in people, server functions and exports: never kept by a browser's or
+        // a proxy's cache, where the next person at a shared computer could find them.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -156,4 +226,26 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     response
+}
+
+/// Gives a server function's error answer the status its error means (422 invalid, 404, 409,
+/// 403, 503 …). Leptos answers every `Err` with 500; the typed error in the body says which
+/// failure it really was, so proxies, logs and scripts see expected failures as such.
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error answers are a few hundred bytes; anything larger is passed on as it is.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.http_status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

@@ -164,7 +164,7 @@ async fn an_admin_by_configuration_cannot_be_demoted_from_the_dashboard() {
     let bob_id = bob.me().await.unwrap().id;
     act(&admin, bob_id, "promote").await;
     let (status, body) = act(&bob, admin_id, "demote").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let message = app_error(&body).to_string();
     assert!(message.contains("QUIRE_ADMIN_EMAILS"), "{message}");
 }
@@ -183,7 +183,11 @@ async fn the_last_admin_cannot_be_demoted_disabled_or_deleted() {
     // Only an admin can act in the dashboard, and admins cannot act on themselves…
     for action in ["demote", "disable", "delete"] {
         let (status, body) = act(&admin, admin_id, action).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{action} self: {body}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{action} self: {body}"
+        );
     }
     // …so the rule is proved where it lives, for any actor (the command line, say).
     let db = &app.quire.state.db;
@@ -322,7 +326,7 @@ async fn deleting_an_account_needs_the_typed_email_and_removes_its_entries() {
             &[("id", &id), ("action", "delete"), ("confirm", "bob")],
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         app_error(&body).for_field("confirm").unwrap(),
         "To delete this account, type bob@example.com exactly."
@@ -459,7 +463,7 @@ async fn a_malformed_domain_in_the_dashboard_is_refused_with_its_name() {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(app_error(&body)
         .for_field("allowed_domains")
         .unwrap()

@@ -1,29 +1,13 @@
 //! SIGTERM drains: readiness ends, no new connections are taken, a request in flight completes,
 //! and the process exits 0. Runs the real `server` binary.
 
+mod common;
+
+use common::{free_port, wait_until};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "waited too long for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The real binary on a free port with a fresh SQLite file: (process, address, base URL, folder).
 fn start_quire(extra: &[(&str, &str)]) -> (Child, String, String, tempfile::TempDir) {

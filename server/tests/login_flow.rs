@@ -290,6 +290,7 @@ async fn logout_ends_the_session_on_the_server_and_continues_at_the_provider() {
     // The old cookie is worthless now: the record is gone from the server.
     let replay = reqwest::Client::new()
         .post(format!("{}/api/auth/me", app.base))
+        .header("origin", &app.base)
         .header(
             "cookie",
             format!("{}={stolen_cookie}", server::SESSION_COOKIE),

@@ -7,21 +7,6 @@ use common::provider::TestUser;
 use common::{app_with_users, location, Browser};
 use reqwest::{header, StatusCode};
 
-async fn import(browser: &Browser, filename: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let part = reqwest::multipart::Part::bytes(bytes)
-        .file_name(filename.to_owned())
-        .mime_str("application/json")
-        .unwrap();
-    browser
-        .client
-        .post(browser.url("/import"))
-        .header(header::ORIGIN, &browser.base)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn report(browser: &Browser) -> serde_json::Value {
     browser.call("entries/import-report", &[]).await.1
 }
@@ -97,7 +82,7 @@ async fn exports_refuse_anonymous_visitors() {
         assert!(res.status().is_redirection(), "{path}");
         assert!(location(&res).starts_with("/login?next="), "{path}");
     }
-    let res = import(&anonymous, "x.json", b"{}".to_vec()).await;
+    let res = anonymous.import("x.json", b"{}".to_vec()).await;
     assert!(res.status().is_redirection());
     assert!(location(&res).starts_with("/login"));
 }
@@ -119,7 +104,7 @@ async fn exporting_and_importing_round_trips_and_a_second_import_adds_nothing() 
         .to_vec();
 
     // Importing Alice's export into her own journal adds nothing.
-    let res = import(alice, "mine.json", export.clone()).await;
+    let res = alice.import("mine.json", export.clone()).await;
     assert_eq!(location(&res), "/journal/transfer");
     let r = report(alice).await;
     assert_eq!(
@@ -128,9 +113,9 @@ async fn exporting_and_importing_round_trips_and_a_second_import_adds_nothing() 
     );
 
     // Into Bob's (empty) journal, it brings both entries; again, nothing more.
-    import(bob, "alice.json", export.clone()).await;
+    bob.import("alice.json", export.clone()).await;
     assert_eq!(report(bob).await["imported"], 2);
-    import(bob, "alice.json", export).await;
+    bob.import("alice.json", export).await;
     let r = report(bob).await;
     assert_eq!(
         (r["imported"].as_u64(), r["skipped"].as_u64()),
@@ -153,7 +138,9 @@ async fn a_jrnl_export_is_imported() {
             {"title": "Garden", "body": "Planted beans. @home", "date": "2021-03-05", "time": "18:40", "tags": ["@home"], "starred": true}
         ]
     });
-    import(alice, "jrnl.json", serde_json::to_vec(&jrnl).unwrap()).await;
+    alice
+        .import("jrnl.json", serde_json::to_vec(&jrnl).unwrap())
+        .await;
     let r = report(alice).await;
     assert_eq!(r["imported"], 2, "{r}");
     let hits = alice.call("entries/search", &[("q", "beans")]).await.1;
@@ -174,7 +161,9 @@ async fn a_file_with_some_bad_items_keeps_the_good_ones_and_says_which_were_skip
             {"title": "Also fine", "date": "2026-01-03", "body": "ok too"}
         ]
     });
-    import(alice, "mixed.json", serde_json::to_vec(&file).unwrap()).await;
+    alice
+        .import("mixed.json", serde_json::to_vec(&file).unwrap())
+        .await;
     let r = report(alice).await;
     assert_eq!(r["imported"], 2);
     let problems = r["problems"].as_array().unwrap();
@@ -193,12 +182,14 @@ async fn a_file_with_some_bad_items_keeps_the_good_ones_and_says_which_were_skip
 async fn a_file_that_is_not_an_export_is_refused_clearly() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
-    import(alice, "notes.txt", b"just some text".to_vec()).await;
+    alice.import("notes.txt", b"just some text".to_vec()).await;
     assert!(report(alice).await["failed"]
         .as_str()
         .unwrap()
         .contains("not valid JSON"));
-    import(alice, "other.json", br#"{"notes": []}"#.to_vec()).await;
+    alice
+        .import("other.json", br#"{"notes": []}"#.to_vec())
+        .await;
     assert!(report(alice).await["failed"]
         .as_str()
         .unwrap()
@@ -210,7 +201,7 @@ async fn an_import_over_20_mb_is_refused() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];
     let big = vec![b' '; 21 * 1024 * 1024];
-    let res = import(alice, "big.json", big).await;
+    let res = alice.import("big.json", big).await;
     // Either the limit stops the upload outright, or the report explains it.
     if res.status().is_redirection() {
         assert!(report(alice).await["failed"]

@@ -13,6 +13,12 @@ commands:
   list                    every account: id, role, status, email, name
   promote <email or id>   make an account admin (kept until an admin demotes it)
   enable <email or id>    let a disabled account log in again
+  password-link <email or id>
+                          a one-time set-password link for an email-and-password account,
+                          valid for 7 days (recovery when no second admin can approve one in
+                          the dashboard); the owner is told at their next login
+
+The link starts with QUIRE_PUBLIC_URL when that is set.
 
 The database is DATABASE_URL (sqlite://… or postgres://…; default sqlite://data/quire.db), read
 from the environment or .env.";
@@ -71,6 +77,28 @@ pub async fn run(pool: &Pool, args: &[String]) -> Result<String, String> {
                 )),
                 Outcome::Refused(reason) => Err(reason),
                 Outcome::NotFound => Err(format!("no account matches {who:?}")),
+            }
+        }
+        [command, who] if command == "password-link" => {
+            let target = find_one(pool, who).await?;
+            let now = chrono::Utc::now().timestamp();
+            match repo::operator_password_link(pool, &actor, target.id, now, &ClientInfo::default())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                repo::LinkOutcome::Issued { token, target } => {
+                    let origin = std::env::var("QUIRE_PUBLIC_URL").unwrap_or_default();
+                    Ok(format!(
+                        "One-time set-password link for {} (id {}), valid for 7 days. Hand it over privately:\n{}/set-password?token={token}\n",
+                        target.display_name,
+                        target.id,
+                        origin.trim_end_matches('/')
+                    ))
+                }
+                repo::LinkOutcome::Refused(reason) => Err(reason),
+                repo::LinkOutcome::Pending { .. } | repo::LinkOutcome::NotFound => {
+                    Err(format!("no account matches {who:?}"))
+                }
             }
         }
         _ => Err(USAGE.to_owned()),

@@ -101,6 +101,9 @@ impl UserSort {
     }
 }
 
+/// The highest page number the account table accepts (a million pages of accounts).
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// Search, filters, sort and page of the account table; parsed leniently from the page's query
 /// (unknown values fall back to the defaults).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -131,9 +134,10 @@ impl UserFilter {
             status: get("status").and_then(|s| UserStatus::parse(&s)),
             sort,
             descending,
+            // Bounded, so no page number can overflow the offset it becomes.
             page: get("page")
                 .and_then(|p| p.parse().ok())
-                .filter(|p| *p >= 1)
+                .filter(|p| (1..=MAX_PAGE).contains(p))
                 .unwrap_or(1),
         }
     }
@@ -226,6 +230,25 @@ pub struct UserDetail {
     pub sessions: i64,
     /// The admin looking at the page is this person.
     pub is_self: bool,
+    /// The account can already log in (a password, a linked provider, a past login), so a
+    /// set-password link for it needs a second admin's approval.
+    pub has_way_in: bool,
+    /// Enabled admins other than the one looking (none: nobody could approve a request).
+    pub other_admins: i64,
+    /// A set-password link request waiting for approval.
+    pub link_request: Option<LinkRequestView>,
+}
+
+/// A pending set-password link request, as the account page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRequestView {
+    /// "Ada Admin <ada@example.com>".
+    pub requester: String,
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub requested_at: String,
+    pub expires_at: String,
+    /// The admin looking asked for it (and so cannot approve it).
+    pub by_you: bool,
 }
 
 /// What an admin can do to an account.
@@ -237,12 +260,17 @@ pub enum UserAction {
     Enable,
     SignOut,
     Delete,
-    /// A fresh one-time set-password link for a local account.
+    /// A fresh one-time set-password link for a local account (or, when the account can already
+    /// log in, a request for one that a second admin approves).
     PasswordLink,
+    /// A second admin approves a pending set-password link request.
+    ApproveLink,
+    /// Withdraws or turns down a pending set-password link request.
+    CancelLink,
 }
 
 impl UserAction {
-    pub const ALL: [UserAction; 7] = [
+    pub const ALL: [UserAction; 9] = [
         UserAction::Promote,
         UserAction::Demote,
         UserAction::Disable,
@@ -250,6 +278,8 @@ impl UserAction {
         UserAction::SignOut,
         UserAction::Delete,
         UserAction::PasswordLink,
+        UserAction::ApproveLink,
+        UserAction::CancelLink,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -260,6 +290,8 @@ impl UserAction {
             UserAction::SignOut => "sign_out",
             UserAction::Delete => "delete",
             UserAction::PasswordLink => "password_link",
+            UserAction::ApproveLink => "approve_link",
+            UserAction::CancelLink => "cancel_link",
         }
     }
     pub fn parse(code: &str) -> Option<UserAction> {
@@ -275,6 +307,8 @@ impl UserAction {
             UserAction::SignOut => "Sign out everywhere",
             UserAction::Delete => "Delete account",
             UserAction::PasswordLink => "New set-password link",
+            UserAction::ApproveLink => "Approve set-password link",
+            UserAction::CancelLink => "Cancel link request",
         }
     }
     /// What will happen, for the confirmation step.
@@ -286,7 +320,9 @@ impl UserAction {
             UserAction::Enable => format!("{name} will be able to log in again."),
             UserAction::SignOut => format!("All of {name}’s sessions end now, on every device. They can log in again."),
             UserAction::Delete => format!("{name}’s account and all of their entries are deleted for good. This cannot be undone."),
-            UserAction::PasswordLink => format!("You get a one-time link that lets whoever opens it choose a new password for {name} and log in as them, within 7 days. Use it only when {name} asks (a forgotten password); hand it over privately and never open it yourself. Earlier links stop working; the current password works until the link is used; this is in the audit log."),
+            UserAction::PasswordLink => format!("A one-time link lets whoever opens it choose a new password for {name} and log in as them, within 7 days. Use it only when {name} asks (a forgotten password); hand it over privately and never open it yourself. If {name} can already log in, this only asks for the link: another admin must approve it before it exists, and {name} is told at their next login. Earlier links stop working; the current password works until the link is used; this is in the audit log."),
+            UserAction::ApproveLink => format!("You get a one-time link that lets whoever opens it choose a new password for {name} and log in as them, within 7 days. Approve only if you know {name} asked for it; hand it to {name} privately and never open it yourself. {name} is told at their next login; this is in the audit log."),
+            UserAction::CancelLink => format!("The request for a set-password link for {name} is withdrawn. No link is made."),
         }
     }
     pub fn is_dangerous(self) -> bool {
@@ -297,8 +333,19 @@ impl UserAction {
                 | UserAction::SignOut
                 | UserAction::Demote
                 | UserAction::PasswordLink
+                | UserAction::ApproveLink
         )
     }
+}
+
+/// Why the only admin cannot get a set-password link for an account that can already log in,
+/// and the way out. The dashboard shows it beside the account and as the refusal.
+pub fn only_admin_refusal_text(name: &str) -> String {
+    format!(
+        "{name} can already log in, so a set-password link needs a second admin’s approval, and you are the only admin. \
+         Promote a second admin first, or ask whoever runs the server to issue the link with \
+         `server admin password-link <email>` (account recovery); {name} is told at their next login."
+    )
 }
 
 /// The sign-up policy as the settings page shows it.
@@ -385,10 +432,28 @@ pub async fn admin_user(id: i64) -> Result<UserDetail, AppError> {
                 .count_active(Some(id))
                 .await
                 .map_err(|e| AppError::internal("counting sessions", e))?;
+            let db_error = |e| AppError::internal("reading an account", e);
+            let now = crate::session::ssr::unix_now();
+            let has_way_in = repo::has_way_in(&state.db, id).await.map_err(db_error)?;
+            let other_admins = repo::enabled_admins_except(&state.db, admin.id)
+                .await
+                .map_err(db_error)?;
+            let link_request = repo::link_request(&state.db, id, now)
+                .await
+                .map_err(db_error)?
+                .map(|r| LinkRequestView {
+                    requester: r.requester_label,
+                    requested_at: repo::utc_minute(r.requested_at),
+                    expires_at: repo::utc_minute(r.expires_at),
+                    by_you: r.requested_by == admin.id,
+                });
             Ok(UserDetail {
                 user,
                 sessions,
                 is_self: admin.id == id,
+                has_way_in,
+                other_admins,
+                link_request,
             })
         }
         .await,
@@ -419,27 +484,49 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
             let session_error = |e| AppError::internal("ending sessions", e);
             let db_error = |e| AppError::internal("changing an account", e);
 
-            if action == UserAction::PasswordLink {
-                let target = repo::find_user(&state.db, id)
-                    .await
-                    .map_err(db_error)?
-                    .ok_or(AppError::NotFound)?;
+            if matches!(action, UserAction::PasswordLink | UserAction::ApproveLink) {
                 let now = crate::session::ssr::unix_now();
-                let Some(token) = repo::issue_password_link(&state.db, &actor, &target, now, &client)
+                let outcome = if action == UserAction::PasswordLink {
+                    repo::request_password_link(&state.db, &actor, id, now, &client).await
+                } else {
+                    repo::approve_password_link(&state.db, &actor, id, now, &client).await
+                }
+                .map_err(db_error)?;
+                match outcome {
+                    repo::LinkOutcome::Issued { token, target } => {
+                        flash::set(ssr::password_link_flash(
+                            &state,
+                            &format!("Here is a new one-time set-password link for {}. It works once, for 7 days.", target.display_name),
+                            &token,
+                        ));
+                    }
+                    repo::LinkOutcome::Pending { target } => {
+                        flash::set(Flash::new(&format!(
+                            "{} can already log in, so another admin must approve this set-password link. It waits on this page for 7 days; the approving admin gets the link.",
+                            target.display_name
+                        )));
+                    }
+                    repo::LinkOutcome::Refused(reason) => return Err(refuse("action", reason, &back)),
+                    repo::LinkOutcome::NotFound => return Err(AppError::NotFound),
+                }
+                leptos_axum::redirect(&back);
+                return Ok(());
+            }
+            if action == UserAction::CancelLink {
+                let Some(target) = repo::cancel_password_link(&state.db, &actor, id, &client)
                     .await
                     .map_err(db_error)?
                 else {
                     return Err(refuse(
                         "action",
-                        format!("{} logs in with an identity provider and has no password.", target.display_name),
+                        "There is no pending set-password link request for this account.".into(),
                         &back,
                     ));
                 };
-                flash::set(ssr::password_link_flash(
-                    &state,
-                    &format!("Here is a new one-time set-password link for {}. It works once, for 7 days.", target.display_name),
-                    &token,
-                ));
+                flash::set(Flash::new(&format!(
+                    "The set-password link request for {} is cancelled.",
+                    target.display_name
+                )));
                 leptos_axum::redirect(&back);
                 return Ok(());
             }
@@ -528,6 +615,8 @@ pub async fn user_action(id: i64, action: String, confirm: Option<String>) -> Re
                 }
                 Change::Enable => (format!("{name} is enabled and can log in again."), back),
                 Change::Delete => {
+                    // The account's sessions ended with its row (the store refuses records of
+                    // accounts that do not exist); this deletes the records themselves.
                     state.sessions.revoke_all(id).await.map_err(session_error)?;
                     (
                         format!(
@@ -737,7 +826,10 @@ mod ssr {
             UserAction::Disable => Some(Change::Disable),
             UserAction::Enable => Some(Change::Enable),
             UserAction::Delete => Some(Change::Delete),
-            UserAction::SignOut | UserAction::PasswordLink => None,
+            UserAction::SignOut
+            | UserAction::PasswordLink
+            | UserAction::ApproveLink
+            | UserAction::CancelLink => None,
         }
     }
 

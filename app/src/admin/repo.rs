@@ -223,7 +223,7 @@ pub async fn list_users(
         .bind(role)
         .bind(status)
         .bind(PAGE_SIZE)
-        .bind((page - 1) * PAGE_SIZE)
+        .bind((page - 1).saturating_mul(PAGE_SIZE))
         .fetch_all(p)
         .await)?;
     Ok((
@@ -428,29 +428,341 @@ pub async fn record_sign_out_everywhere(
     record_on_pool(pool, &event, client).await
 }
 
-/// Issues a one-time set-password link for a local account, audited in the same transaction
-/// (the link itself never reaches the log). `None` when the account is not a local one.
-pub async fn issue_password_link(
+/// How long a request for a set-password link waits for a second admin's approval.
+pub const LINK_REQUEST_TTL_SECS: i64 = 7 * 24 * 3600;
+
+/// What asking for (or approving) a set-password link came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// The one-time token, to be shown once to whoever may see it.
+    Issued {
+        token: String,
+        target: UserRow,
+    },
+    /// The account already has a way in: the request waits for a second admin.
+    Pending {
+        target: UserRow,
+    },
+    /// Refused, with a sentence saying why.
+    Refused(String),
+    NotFound,
+}
+
+/// A pending request, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LinkRequest {
+    pub requested_by: i64,
+    pub requester_label: String,
+    pub requested_at: i64,
+    pub expires_at: i64,
+}
+
+/// What the dashboard says when the only admin asks for a link to an account with a way in.
+pub fn only_admin_refusal(name: &str) -> String {
+    super::only_admin_refusal_text(name)
+}
+
+/// Takes the account-actions lock (PostgreSQL; SQLite's write transaction already serialises)
+/// and reads the target with, locked, whether it already has a way in: a password, a linked
+/// provider identity, or a login in the past.
+async fn link_target(tx: &mut Tx, id: i64) -> Result<Option<(UserRow, bool)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS},
+                (u.password_hash IS NOT NULL OR u.last_login_at <> ''
+                 OR EXISTS (SELECT 1 FROM linked_identities l WHERE l.user_id = u.id)) AS way_in
+         FROM users u WHERE u.id = $1"
+    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        account: AccountRecord,
+        way_in: bool,
+    }
+    let row: Option<Row> = match tx {
+        Tx::Sqlite(c) => {
+            sqlx::query_as(&sql)
+                .bind(id)
+                .fetch_optional(&mut **c)
+                .await?
+        }
+        Tx::Postgres(c) => {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(ACCOUNT_ACTION_LOCK)
+                .execute(&mut **c)
+                .await?;
+            sqlx::query_as(&format!("{sql} FOR UPDATE OF u"))
+                .bind(id)
+                .fetch_optional(&mut **c)
+                .await?
+        }
+    };
+    Ok(row.map(|r| (r.account.into_row(), r.way_in)))
+}
+
+/// The account's pending, unexpired request, if any.
+pub async fn link_request(
     pool: &Pool,
+    id: i64,
+    now: i64,
+) -> Result<Option<LinkRequest>, sqlx::Error> {
+    on_pool!(pool, |p| sqlx::query_as(
+        "SELECT requested_by, requester_label, requested_at, expires_at
+         FROM password_link_requests WHERE user_id = $1 AND expires_at > $2"
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(p)
+    .await)
+}
+
+async fn link_request_in(
+    tx: &mut Tx,
+    id: i64,
+    now: i64,
+) -> Result<Option<LinkRequest>, sqlx::Error> {
+    on_tx!(tx, |c| sqlx::query_as(
+        "SELECT requested_by, requester_label, requested_at, expires_at
+         FROM password_link_requests WHERE user_id = $1 AND expires_at > $2"
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(c)
+    .await)
+}
+
+/// "2026-12-03 10:00 UTC".
+pub fn utc_minute(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// Makes the token, voids the request, tells the owner when the account already had a way in,
+/// and records who did it — inside the caller's transaction.
+async fn issue_in(
+    tx: &mut Tx,
     actor: &Actor,
     target: &UserRow,
+    way_in: bool,
     now: i64,
+    detail: &str,
     client: &ClientInfo,
 ) -> Result<Option<String>, sqlx::Error> {
-    let mut tx = pool.begin_write().await?;
-    let Some(token) = crate::auth::users::issue_password_token(&mut tx, target.id, now).await?
-    else {
+    let Some(token) = crate::auth::users::issue_password_token(tx, target.id, now).await? else {
         return Ok(None);
     };
+    on_tx!(&mut *tx, |c| sqlx::query(
+        "DELETE FROM password_link_requests WHERE user_id = $1"
+    )
+    .bind(target.id)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    if way_in {
+        // The owner hears of it at their next login, whoever ends up using the link.
+        crate::auth::users::add_notice(
+            tx,
+            target.id,
+            &format!(
+                "An administrator issued a set-password link for your account on {}. Whoever opens it within 7 days can choose a new password for your account. If you did not ask for one, tell an admin.",
+                utc_minute(now)
+            ),
+        )
+        .await?;
+    }
     let event = Event::new(Action::PasswordLinkIssued, actor.id, actor.label.clone())
         .target(
             target.id,
             person_label(&target.display_name, target.email.as_deref()),
         )
-        .detail("one-time link, valid for 7 days");
+        .detail(detail);
+    record(tx, &event, client).await?;
+    Ok(Some(token))
+}
+
+fn no_password(target: &UserRow) -> String {
+    format!(
+        "{} logs in with an identity provider and has no password.",
+        target.display_name
+    )
+}
+
+/// An admin asks for a set-password link (see README, "Set-password links"). For a local account
+/// that has never had a way in (created by an admin, link not used yet) the link is made at once.
+/// For one that already has a way in — a password, a linked provider, a past login — the request
+/// waits for a second, different admin to approve it ([`approve_password_link`]); when there is
+/// no other enabled admin it is refused. Decided, done and audited in one transaction.
+pub async fn request_password_link(
+    pool: &Pool,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+    client: &ClientInfo,
+) -> Result<LinkOutcome, sqlx::Error> {
+    let mut tx = pool.begin_write().await?;
+    let Some((target, way_in)) = link_target(&mut tx, id).await? else {
+        return Ok(LinkOutcome::NotFound);
+    };
+    if !target.password_account {
+        return Ok(LinkOutcome::Refused(no_password(&target)));
+    }
+    if !way_in {
+        let detail = "one-time link, valid for 7 days (the account had no way in yet)";
+        return match issue_in(&mut tx, actor, &target, false, now, detail, client).await? {
+            Some(token) => {
+                tx.commit().await?;
+                Ok(LinkOutcome::Issued { token, target })
+            }
+            None => Ok(LinkOutcome::Refused(no_password(&target))),
+        };
+    }
+    let Some(actor_id) = actor.id else {
+        return Ok(LinkOutcome::Refused(
+            "Only an admin in the dashboard can ask for a link.".into(),
+        ));
+    };
+    let name = &target.display_name;
+    if let Some(pending) = link_request_in(&mut tx, id, now).await? {
+        if pending.requested_by != actor_id {
+            return Ok(LinkOutcome::Refused(format!(
+                "{} already asked for a set-password link for {name} ({}): approve or cancel that request.",
+                pending.requester_label,
+                utc_minute(pending.requested_at)
+            )));
+        }
+    }
+    if other_enabled_admins(&mut tx, actor_id).await? == 0 {
+        return Ok(LinkOutcome::Refused(only_admin_refusal(name)));
+    }
+    on_tx!(&mut tx, |c| {
+        sqlx::query(
+        "INSERT INTO password_link_requests (user_id, requested_by, requester_label, requested_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET requested_by = excluded.requested_by,
+             requester_label = excluded.requester_label, requested_at = excluded.requested_at,
+             expires_at = excluded.expires_at"
+    )
+    .bind(id)
+    .bind(actor_id)
+    .bind(&actor.label)
+    .bind(now)
+    .bind(now + LINK_REQUEST_TTL_SECS)
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
+    let event = Event::new(Action::PasswordLinkRequested, actor.id, actor.label.clone())
+        .target(id, person_label(name, target.email.as_deref()))
+        .detail("the account can already log in: waiting for another admin’s approval");
     record(&mut tx, &event, client).await?;
     tx.commit().await?;
-    Ok(Some(token))
+    Ok(LinkOutcome::Pending { target })
+}
+
+/// A second admin approves a pending request: the link is made and shown to them (never to the
+/// admin who asked), the owner is told at their next login, and both admins are in the audit
+/// record. The requester must still be an enabled admin, and cannot approve their own request.
+pub async fn approve_password_link(
+    pool: &Pool,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+    client: &ClientInfo,
+) -> Result<LinkOutcome, sqlx::Error> {
+    let mut tx = pool.begin_write().await?;
+    let Some((target, way_in)) = link_target(&mut tx, id).await? else {
+        return Ok(LinkOutcome::NotFound);
+    };
+    let name = &target.display_name;
+    let Some(pending) = link_request_in(&mut tx, id, now).await? else {
+        return Ok(LinkOutcome::Refused(format!(
+            "There is no pending set-password link request for {name} (it may have expired, been cancelled or approved)."
+        )));
+    };
+    if actor.id == Some(pending.requested_by) {
+        return Ok(LinkOutcome::Refused(
+            "You asked for this link, so a different admin has to approve it.".to_owned(),
+        ));
+    }
+    let requester_still_admin: Option<bool> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "SELECT role = 'admin' AND disabled_at IS NULL FROM users WHERE id = $1"
+    )
+    .bind(pending.requested_by)
+    .fetch_optional(c)
+    .await)?;
+    if requester_still_admin != Some(true) {
+        return Ok(LinkOutcome::Refused(format!(
+            "{} is no longer an admin, so their request for {name} cannot be approved. Cancel it, and ask for a new link yourself if it is still needed.",
+            pending.requester_label
+        )));
+    }
+    let detail = format!(
+        "approved the request of {}; one-time link, valid for 7 days",
+        pending.requester_label
+    );
+    match issue_in(&mut tx, actor, &target, way_in, now, &detail, client).await? {
+        Some(token) => {
+            tx.commit().await?;
+            Ok(LinkOutcome::Issued { token, target })
+        }
+        None => Ok(LinkOutcome::Refused(no_password(&target))),
+    }
+}
+
+/// Withdraws (the requester) or turns down (another admin) a pending request. `Ok(None)` when
+/// there was none.
+pub async fn cancel_password_link(
+    pool: &Pool,
+    actor: &Actor,
+    id: i64,
+    client: &ClientInfo,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    let mut tx = pool.begin_write().await?;
+    let Some((target, _)) = link_target(&mut tx, id).await? else {
+        return Ok(None);
+    };
+    let requester: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "DELETE FROM password_link_requests WHERE user_id = $1 RETURNING requester_label"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    let Some(requester) = requester else {
+        return Ok(None);
+    };
+    let event = Event::new(Action::PasswordLinkCancelled, actor.id, actor.label.clone())
+        .target(
+            id,
+            person_label(&target.display_name, target.email.as_deref()),
+        )
+        .detail(format!("request of {requester}"));
+    record(&mut tx, &event, client).await?;
+    tx.commit().await?;
+    Ok(Some(target))
+}
+
+/// `server admin password-link`: whoever runs the server issues a link at once (they hold the
+/// database anyway; this is the recovery when no second admin exists). Audited as the command
+/// line; the owner is told at their next login when the account already had a way in.
+pub async fn operator_password_link(
+    pool: &Pool,
+    actor: &Actor,
+    id: i64,
+    now: i64,
+    client: &ClientInfo,
+) -> Result<LinkOutcome, sqlx::Error> {
+    let mut tx = pool.begin_write().await?;
+    let Some((target, way_in)) = link_target(&mut tx, id).await? else {
+        return Ok(LinkOutcome::NotFound);
+    };
+    let detail = "issued from the server’s command line; one-time link, valid for 7 days";
+    match issue_in(&mut tx, actor, &target, way_in, now, detail, client).await? {
+        Some(token) => {
+            tx.commit().await?;
+            Ok(LinkOutcome::Issued { token, target })
+        }
+        None => Ok(LinkOutcome::Refused(no_password(&target))),
+    }
 }
 
 /// Creates a local account without a password and its first set-password link, audited, in one
@@ -564,4 +876,28 @@ pub async fn save_signup_policy(
     )
     .await?;
     tx.commit().await
+}
+
+/// Whether the account can already log in: a password, a linked provider identity, or a login
+/// in the past (see [`request_password_link`]).
+pub async fn has_way_in(pool: &Pool, id: i64) -> Result<bool, sqlx::Error> {
+    let yes: Option<bool> = on_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT u.password_hash IS NOT NULL OR u.last_login_at <> ''
+                OR EXISTS (SELECT 1 FROM linked_identities l WHERE l.user_id = u.id)
+         FROM users u WHERE u.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)?;
+    Ok(yes.unwrap_or(false))
+}
+
+/// Enabled admins other than `except`.
+pub async fn enabled_admins_except(pool: &Pool, except: i64) -> Result<i64, sqlx::Error> {
+    on_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1",
+    )
+    .bind(except)
+    .fetch_one(p)
+    .await)
 }

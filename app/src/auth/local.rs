@@ -9,8 +9,10 @@
 //!
 //! A failed login says the same thing, in the same response, whether the account exists or the
 //! password is wrong, and costs the same time (a throwaway hash is checked when there is no
-//! account). Failures are limited per account and per address (`auth::throttle`); every attempt
-//! is audited.
+//! account). Failures are limited per account and address, per address, and slowed per account
+//! (`auth::throttle`); every attempt is audited (repeated anonymous failures folded, see `audit`).
+//! New accounts are limited per address and hour (`limits::take_budget`), in the database so every
+//! instance spends from one budget.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -105,11 +107,12 @@ pub(crate) mod ssr {
         }
     }
 
-    /// Runs password hashing or checking on the blocking pool (it is slow on purpose).
+    /// Runs password hashing or checking on the blocking pool, at most as many at once as there
+    /// are CPUs (`auth::password::run_hashing`): it is slow on purpose.
     pub async fn blocking<T: Send + 'static>(
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, crate::error::AppError> {
-        tokio::task::spawn_blocking(work)
+        crate::auth::password::run_hashing(work)
             .await
             .map_err(|e| crate::error::AppError::internal("password hashing", e))
     }
@@ -154,11 +157,7 @@ pub async fn password_login(
     let client = audit::ClientInfo::current().await;
     let typed = echo(&email);
     let login_name = typed.to_lowercase();
-    let account_key = throttle::Key::Account(login_name.clone());
-    let keys = [
-        account_key.clone(),
-        throttle::Key::address(client.ip.as_deref()),
-    ];
+    let keys = throttle::Key::login(&login_name, client.ip.as_deref());
     let db_error = |e| AppError::internal("password login", e);
     let now = session::unix_now();
     let refuse_again_at = |until: i64| {
@@ -197,6 +196,12 @@ pub async fn password_login(
         throttle::Reservation::Granted(reserved) => reserved,
     };
     let locks_until = reserved.locks_until;
+    // A much-failed account slows down instead of locking (see `auth::throttle`): the wait comes
+    // before the check, holds no database transaction, and is the same for right and wrong
+    // passwords.
+    if !reserved.slow_down.is_zero() {
+        tokio::time::sleep(reserved.slow_down).await;
+    }
 
     let checked = async {
         let account = users::find_local(&state.db, &login_name)
@@ -252,7 +257,7 @@ pub async fn password_login(
         leptos_axum::redirect(&to);
         return Ok(());
     };
-    throttle::succeeded(&state.db, &reserved, &account_key)
+    throttle::succeeded(&state.db, &reserved)
         .await
         .map_err(db_error)?;
 
@@ -272,6 +277,7 @@ pub async fn password_login(
     session::log_in(
         &session,
         &state.session_policy,
+        &state.db,
         account.user.clone(),
         session::LoginMethod::Password,
     )
@@ -394,6 +400,36 @@ pub async fn register(
         return Ok(());
     }
 
+    // Every new account costs a hash and a row: the network gets a budget of them per hour,
+    // kept in the database so that all instances spend from the same one.
+    let budget_key = format!(
+        "register:{}",
+        crate::auth::throttle::network(client.ip.as_deref())
+    );
+    if let Some(renewed) = crate::limits::take_budget(
+        &state.db,
+        &budget_key,
+        state.config.registrations_per_hour,
+        now,
+    )
+    .await
+    .map_err(db_error)?
+    {
+        let event = audit::Event::new(
+            Action::LoginRefused,
+            None,
+            person_label(&name, Some(email.as_str())),
+        )
+        .detail("rate limited: too many new accounts from this network in the last hour");
+        audit::record_or_log(&state.db, &event, &client).await;
+        return Err(crate::limits::refuse(
+            "registration",
+            "Too many new accounts have been created from your network in the last hour.",
+            (renewed - now).max(1) as u64,
+            now,
+        ));
+    }
+
     let hash = blocking(move || password::hash(&new_password))
         .await?
         .map_err(|e| AppError::internal("hashing a password", e))?;
@@ -411,6 +447,7 @@ pub async fn register(
     session::log_in(
         &session,
         &state.session_policy,
+        &state.db,
         user.clone(),
         session::LoginMethod::Password,
     )
@@ -518,8 +555,9 @@ pub async fn set_password(
     session::log_in(
         &session,
         &state.session_policy,
+        &state.db,
         account.user.clone(),
-        session::LoginMethod::Password,
+        session::LoginMethod::PasswordFromLink,
     )
     .await
     .map_err(|e| AppError::internal("starting the session", e))?;

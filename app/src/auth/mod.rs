@@ -2,6 +2,8 @@
 //! the wasm has loaded and without JavaScript; the provider round trip itself lives in `oidc`,
 //! local password accounts in `local`.
 
+#[cfg(feature = "ssr")]
+pub mod backchannel;
 pub mod local;
 #[cfg(feature = "ssr")]
 pub mod oidc;

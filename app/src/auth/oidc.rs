@@ -15,9 +15,14 @@
 //! - Accounts are keyed by (issuer, sub). Email only grants admin when the provider says it is
 //!   verified. Accounts are never merged by email: a second provider joins an account only when
 //!   its logged-in owner links it from the settings page (the attempt carries their account id).
-//! - Every provider shares `/auth/callback`; the pending attempt (found by `state`) says which
-//!   provider's token endpoint gets the code. An `iss` parameter in the callback (RFC 9207) must
-//!   name that provider, which defeats mix-up attacks between providers.
+//! - Each provider has a redirect URI of its own (`/auth/callback/{id}`; the first provider keeps
+//!   the older `/auth/callback` so existing registrations keep working), and a callback must
+//!   arrive on the URI of the provider its pending attempt (found by `state`) went to: a code can
+//!   only go back to the provider that issued it (mix-up defence, RFC 9700 §4.4). An `iss`
+//!   parameter in the callback (RFC 9207) must name that provider, always; when the provider's
+//!   discovery document says it sends `iss` (`authorization_response_iss_parameter_supported`),
+//!   a callback without it is refused too.
+//! - Only https issuers are accepted, except on loopback (see `config`).
 
 use crate::audit::{person_label, ssr as audit, Action};
 use crate::auth::policy::{self, Refusal};
@@ -27,16 +32,22 @@ use crate::config::{Config, OidcConfig};
 use crate::error::correlation_id;
 use crate::session::ssr as session;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims,
-    CoreJwsSigningAlgorithm, CoreTokenResponse,
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGenderClaim, CoreGrantType, CoreIdTokenClaims, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::reqwest;
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
     EmptyAdditionalClaims, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
     IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
-    SignatureVerificationError, TokenResponse, UserInfoClaims,
+    PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError,
+    TokenResponse, UserInfoClaims,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, JsonWebKey, JsonWebKeyAlgorithm, JsonWebKeyUse,
+    JwsSigningAlgorithm, LogoutProviderMetadata,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -92,11 +103,45 @@ struct PendingLogin {
     created_at: i64,
 }
 
-/// The provider as discovered: a configured client plus the logout endpoint, if any.
+/// The provider as discovered: a configured client, the logout endpoint, if any, its signing
+/// keys (for back-channel logout tokens) and whether it promises an `iss` in every callback.
 struct Provider {
     client: Client,
     end_session: Option<EndSessionUrl>,
+    keys: Vec<CoreJsonWebKey>,
+    iss_parameter: bool,
 }
+
+/// Discovery fields beyond OpenID Connect Discovery's own that Quire reads.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ExtraMetadata {
+    /// RFC 9207: the provider puts `iss` in every authorization response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authorization_response_iss_parameter_supported: Option<bool>,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+/// The discovery document: core fields, RP-initiated logout's `end_session_endpoint`, and
+/// [`ExtraMetadata`].
+type Metadata = ProviderMetadata<
+    LogoutProviderMetadata<ExtraMetadata>,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// When a back-channel logout token names a key the provider did not list, its keys are re-fetched
+/// at most this often (anyone can post such tokens: they must not become a way to make Quire
+/// hammer the provider).
+const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Why a login did not complete. The page shows the plain-words [`LoginFailure::reason`]; the log
 /// gets the detail.
@@ -106,6 +151,10 @@ pub enum LoginFailure {
     UnknownProvider(String),
     #[error("the callback's iss parameter names another issuer ({0})")]
     IssuerMismatch(String),
+    #[error("the callback has no iss parameter, though the provider's discovery document says it always sends one")]
+    MissingIssuer,
+    #[error("the callback arrived on {arrived}, but the login attempt went to the provider whose redirect URI is {expected}")]
+    WrongCallback { arrived: String, expected: String },
     #[error("no pending login attempt matches this callback (expired, replayed or forged state)")]
     UnknownState,
     #[error("the login attempt is older than {PENDING_TTL_SECS} seconds")]
@@ -135,7 +184,9 @@ impl LoginFailure {
         match self {
             LoginFailure::UnknownState | LoginFailure::Expired => "expired",
             LoginFailure::UnknownProvider(_) => "unknown_provider",
-            LoginFailure::IssuerMismatch(_) => "provider",
+            LoginFailure::IssuerMismatch(_)
+            | LoginFailure::MissingIssuer
+            | LoginFailure::WrongCallback { .. } => "provider",
             LoginFailure::ProviderError { error, .. } if error == "access_denied" => "denied",
             LoginFailure::ProviderError { .. } => "provider",
             LoginFailure::Unavailable(_) => "unavailable",
@@ -202,7 +253,7 @@ fn verified_payload(raw_id_token: &str) -> serde_json::Map<String, serde_json::V
         .unwrap_or_default()
 }
 
-/// Parameters the provider sends to `/auth/callback`.
+/// Parameters the provider sends to its redirect URI (`/auth/callback[/{id}]`).
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackParams {
     pub code: Option<String>,
@@ -255,6 +306,8 @@ struct Inner {
     client_secret: Option<ClientSecret>,
     scopes: Vec<Scope>,
     redirect_url: RedirectUrl,
+    /// The path of `redirect_url`: the only path this provider's callbacks are accepted on.
+    callback_path: String,
     post_logout_url: PostLogoutRedirectUrl,
     http: reqwest::Client,
     provider: RwLock<Option<Arc<Provider>>>,
@@ -339,11 +392,13 @@ impl OidcService {
         client.begin(session, next, link_user).await
     }
 
-    /// Completes a login (or a linking) from the provider's callback.
+    /// Completes a login (or a linking) from the provider's callback, which arrived on the path
+    /// `arrived_on`.
     pub async fn complete_login(
         &self,
         session: &Session,
         state: &crate::state::AppState,
+        arrived_on: &str,
         params: CallbackParams,
         client_info: &audit::ClientInfo,
     ) -> Result<Completed, LoginFailure> {
@@ -355,6 +410,14 @@ impl OidcService {
                 (attempt.provider.is_empty() && self.clients.len() == 1).then(|| &self.clients[0])
             })
             .ok_or_else(|| LoginFailure::UnknownProvider(attempt.provider.clone()))?;
+        // A code coming back on another provider's redirect URI is a mix-up (or a confused
+        // browser): never exchange it. The attempt is spent already, so it cannot be retried.
+        if arrived_on != client.inner.callback_path {
+            return Err(LoginFailure::WrongCallback {
+                arrived: arrived_on.chars().take(100).collect(),
+                expected: client.inner.callback_path.clone(),
+            });
+        }
         match attempt.link_user {
             Some(user_id) => {
                 // Logged out (or someone else logged in) since the linking started: the attempt
@@ -526,6 +589,7 @@ async fn log_in_verified(
     session::log_in(
         session,
         &state.session_policy,
+        &state.db,
         user.clone(),
         session::LoginMethod::Provider {
             id: client.id().to_owned(),
@@ -617,6 +681,7 @@ impl OidcClient {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let issuer = provider.issuer.as_str().trim_end_matches('/').to_owned();
+        let redirect_uri = config.redirect_uri(&provider.id);
         Ok(OidcClient {
             inner: Arc::new(Inner {
                 config: provider.clone(),
@@ -627,7 +692,8 @@ impl OidcClient {
                     .as_ref()
                     .map(|s| ClientSecret::new(s.expose().to_owned())),
                 scopes: provider.scopes.iter().cloned().map(Scope::new).collect(),
-                redirect_url: RedirectUrl::new(config.redirect_uri()).map_err(|e| e.to_string())?,
+                redirect_url: RedirectUrl::new(redirect_uri).map_err(|e| e.to_string())?,
+                callback_path: config.callback_path(&provider.id),
                 post_logout_url: PostLogoutRedirectUrl::new(format!("{}/", config.public_origin()))
                     .map_err(|e| e.to_string())?,
                 http,
@@ -643,6 +709,41 @@ impl OidcClient {
 
     pub fn id(&self) -> &str {
         &self.inner.config.id
+    }
+
+    /// The client id the provider issued for Quire (the audience of its tokens).
+    pub fn client_id(&self) -> &str {
+        self.inner.client_id.as_str()
+    }
+
+    /// Verifies a compact JWS (a back-channel logout token) against this provider's published
+    /// keys, with the same asymmetric algorithms ID tokens may use, and returns its payload. Says
+    /// nothing about the claims: the caller checks those.
+    pub async fn verify_jws(&self, token: &str) -> Result<Vec<u8>, JwsFailure> {
+        let provider = self.provider().await.map_err(JwsFailure::Unavailable)?;
+        match verify_jws_with(&provider.keys, token) {
+            Err(JwsError::NoKey) => {
+                // Perhaps the provider rotated its keys since discovery: look again, but not more
+                // often than KEY_REFRESH_INTERVAL (anyone can post a token naming a random key).
+                let stale = self
+                    .inner
+                    .last_attempt
+                    .lock()
+                    .await
+                    .is_none_or(|t| t.elapsed() >= KEY_REFRESH_INTERVAL);
+                if !stale {
+                    return Err(JwsFailure::Invalid(JwsError::NoKey.to_string()));
+                }
+                tracing::info!(
+                    provider = self.id(),
+                    "logout token signed with an unknown key; re-fetching the provider's key set"
+                );
+                self.discover().await.map_err(JwsFailure::Unavailable)?;
+                let fresh = self.provider().await.map_err(JwsFailure::Unavailable)?;
+                verify_jws_with(&fresh.keys, token).map_err(|e| JwsFailure::Invalid(e.to_string()))
+            }
+            other => other.map_err(|e| JwsFailure::Invalid(e.to_string())),
+        }
     }
 
     /// How people know this provider ("Google"); the issuer's host when no name is configured.
@@ -661,11 +762,16 @@ impl OidcClient {
     /// the provider while it is unknown.
     pub async fn discover(&self) -> Result<(), String> {
         *self.inner.last_attempt.lock().await = Some(Instant::now());
-        let metadata =
-            ProviderMetadataWithLogout::discover_async(self.inner.issuer.clone(), &self.inner.http)
-                .await
-                .map_err(|e| describe_error(&e))?;
+        let metadata = Metadata::discover_async(self.inner.issuer.clone(), &self.inner.http)
+            .await
+            .map_err(|e| describe_error(&e))?;
         let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+        let iss_parameter = metadata
+            .additional_metadata()
+            .additional_metadata
+            .authorization_response_iss_parameter_supported
+            .unwrap_or(false);
+        let keys = metadata.jwks().keys().clone();
         let client = CoreClient::from_provider_metadata(
             metadata,
             self.inner.client_id.clone(),
@@ -675,6 +781,8 @@ impl OidcClient {
         *self.inner.provider.write().await = Some(Arc::new(Provider {
             client,
             end_session,
+            keys,
+            iss_parameter,
         }));
         tracing::info!(provider = self.id(), issuer = %self.inner.issuer.as_str(), "OpenID provider discovered");
         Ok(())
@@ -777,12 +885,17 @@ impl OidcClient {
         attempt: &PendingLogin,
         params: CallbackParams,
     ) -> Result<Verified, LoginFailure> {
-        if let Some(iss) = params.iss.as_deref() {
-            if iss.trim_end_matches('/') != self.issuer().trim_end_matches('/') {
+        let provider = self.provider().await.map_err(LoginFailure::Unavailable)?;
+        // RFC 9207 §2.4: an `iss` that is there must name this provider; one that is missing is
+        // refused when the provider promised to send it (an attacker's response lacks it).
+        match params.iss.as_deref() {
+            Some(iss) if iss.trim_end_matches('/') != self.issuer().trim_end_matches('/') => {
                 return Err(LoginFailure::IssuerMismatch(
                     iss.chars().take(100).collect(),
                 ));
             }
+            None if provider.iss_parameter => return Err(LoginFailure::MissingIssuer),
+            _ => {}
         }
         if let Some(error) = params.error {
             return Err(LoginFailure::ProviderError {
@@ -795,7 +908,6 @@ impl OidcClient {
             .filter(|c| !c.is_empty())
             .ok_or(LoginFailure::MissingCode)?;
 
-        let provider = self.provider().await.map_err(LoginFailure::Unavailable)?;
         let token: CoreTokenResponse = provider
             .client
             .exchange_code(AuthorizationCode::new(code))
@@ -873,6 +985,99 @@ impl OidcClient {
 }
 
 const UNKNOWN_KID: &str = "no key matches the token's key id";
+
+/// Why [`OidcClient::verify_jws`] did not return a payload.
+#[derive(Debug, thiserror::Error)]
+pub enum JwsFailure {
+    /// The provider's keys could not be fetched.
+    #[error("the identity provider is unavailable: {0}")]
+    Unavailable(String),
+    /// The token is not signed by the provider.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Why a JWS was not accepted.
+#[derive(Debug, thiserror::Error)]
+enum JwsError {
+    #[error("not a signed JWT")]
+    Malformed,
+    #[error("the algorithm is not one Quire accepts")]
+    Algorithm,
+    #[error("it uses a JWS extension Quire does not understand")]
+    Critical,
+    #[error("no key of the provider matches the token's key id and algorithm")]
+    NoKey,
+    #[error("the signature does not verify with the provider's key")]
+    Signature,
+}
+
+/// The JOSE header fields a JWS check needs.
+#[derive(Deserialize)]
+struct JwsHeader {
+    alg: serde_json::Value,
+    kid: Option<String>,
+    /// Extensions the token says must be understood; Quire understands none.
+    crit: Option<serde_json::Value>,
+}
+
+/// Verifies `token`'s signature with one of `keys` and returns its payload.
+fn verify_jws_with(keys: &[CoreJsonWebKey], token: &str) -> Result<Vec<u8>, JwsError> {
+    use base64::Engine;
+    let b64 = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| JwsError::Malformed)
+    };
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        // Five parts would be an encrypted token (JWE); Quire registers no encryption key.
+        return Err(JwsError::Malformed);
+    };
+    let header: JwsHeader =
+        serde_json::from_slice(&b64(header)?).map_err(|_| JwsError::Malformed)?;
+    if header.crit.is_some() {
+        return Err(JwsError::Critical);
+    }
+    // Deserialised through serde so that unknown names ("none", "HS256" spelled oddly) fail here.
+    let alg: CoreJwsSigningAlgorithm =
+        serde_json::from_value(header.alg).map_err(|_| JwsError::Algorithm)?;
+    if !ALLOWED_ALGS.contains(&alg) {
+        return Err(JwsError::Algorithm);
+    }
+    let signature = b64(signature)?;
+    let message = token
+        .rsplit_once('.')
+        .map(|(signed, _)| signed.as_bytes())
+        .ok_or(JwsError::Malformed)?;
+    let candidates: Vec<&CoreJsonWebKey> = keys
+        .iter()
+        .filter(|key| match (&header.kid, key.key_id()) {
+            (Some(kid), Some(id)) => kid == id.as_str(),
+            (Some(_), None) => false,
+            (None, _) => true,
+        })
+        .filter(|key| key.key_use().is_none_or(|u| u.allows_signature()))
+        .filter(|key| alg.key_type().as_ref() == Some(key.key_type()))
+        .filter(|key| match key.signing_alg() {
+            JsonWebKeyAlgorithm::Unspecified => true,
+            JsonWebKeyAlgorithm::Algorithm(a) => *a == alg,
+            _ => false,
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Err(JwsError::NoKey);
+    }
+    if !candidates
+        .iter()
+        .any(|key| key.verify_signature(&alg, message, &signature).is_ok())
+    {
+        return Err(JwsError::Signature);
+    }
+    b64(payload)
+}
 
 fn verify(
     provider: &Provider,
@@ -986,7 +1191,7 @@ fn describe_error(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Handles `GET /auth/callback`: completes the login and redirects to the page the person asked
+/// Handles `GET /auth/callback` and `GET /auth/callback/{provider}`: completes the login and redirects to the page the person asked
 /// for (or, after linking, to the settings page with a message), or to the friendly login-error
 /// page (details go to the log under a correlation id).
 pub async fn callback(
@@ -996,10 +1201,10 @@ pub async fn callback(
     axum::extract::Query(params): axum::extract::Query<CallbackParams>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let client = audit::ClientInfo::of_request(&parts, state.config.trust_proxy);
+    let client = audit::ClientInfo::of_request(&parts, &state.config.trusted_proxies);
     match state
         .oidc
-        .complete_login(&session, &state, params, &client)
+        .complete_login(&session, &state, parts.uri.path(), params, &client)
         .await
     {
         Ok(Completed::LoggedIn(next)) => {

@@ -8,7 +8,11 @@
 //! - Checking a password against a missing account costs the same as against a real one
 //!   ([`verify_or_waste`]), so timing does not tell who has an account.
 //!
-//! Hashing takes tens of milliseconds of CPU on purpose: callers run it on the blocking pool.
+//! Hashing takes tens of milliseconds of CPU (and 19 MiB of memory) on purpose, so it is run
+//! through [`run_hashing`]: on the blocking pool, and never more at once than the machine has CPUs
+//! ([`hashing_limit`]). Without that cap a burst of logins or registrations would start one
+//! Argon2 per request — hundreds of threads and gigabytes of memory — and starve every other
+//! request; with it, the burst queues and the rest of Quire keeps answering.
 
 use crate::auth::local::problem_message;
 use argon2::password_hash::{
@@ -191,6 +195,55 @@ pub fn verify_or_waste(password: &str, stored: Option<&str>) -> bool {
             false
         }
     }
+}
+
+/// How many password hashes may run at once: the CPUs Quire may use
+/// (`std::thread::available_parallelism`), at least one.
+pub fn hashing_limit() -> usize {
+    static LIMIT: OnceLock<usize> = OnceLock::new();
+    *LIMIT.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The permits behind [`hashing_limit`]. One per process: the CPUs are shared by everything in it.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(hashing_limit()))
+}
+
+/// Hashes running right now, and the most ever seen at once (the tests' witness that the cap
+/// holds; the first is also the `quire_password_hashes_running` gauge).
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The most password hashes that ever ran at the same moment in this process.
+pub fn hashing_peak() -> usize {
+    PEAK.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Runs `work` (hashing or checking a password) on the blocking pool once one of
+/// [`hashing_limit`] permits is free; meanwhile the request waits its turn without holding a
+/// thread. The running count is kept inside the blocking task itself, so it measures what really
+/// runs at once, not what the permits claim.
+pub async fn run_hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    use std::sync::atomic::Ordering::SeqCst;
+    metrics::gauge!("quire_password_hashes_waiting").increment(1.0);
+    let permit = hashing_permits().acquire().await;
+    metrics::gauge!("quire_password_hashes_waiting").decrement(1.0);
+    // Never closed, so acquiring cannot fail; if it somehow did, refuse rather than run unlimited.
+    let _permit = permit.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || {
+        let now = RUNNING.fetch_add(1, SeqCst) + 1;
+        PEAK.fetch_max(now, SeqCst);
+        metrics::gauge!("quire_password_hashes_running").set(now as f64);
+        let out = work();
+        let left = RUNNING.fetch_sub(1, SeqCst) - 1;
+        metrics::gauge!("quire_password_hashes_running").set(left as f64);
+        out
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// SHA-256 of a one-time token, hex: what the database keeps of a set-password link.

@@ -92,6 +92,41 @@ async fn owner_of_identity(
     Ok(linked.map(|(user, row)| (user, Some(row))))
 }
 
+/// An account as the audit log names it.
+#[derive(Clone, Debug)]
+pub struct AccountLabel {
+    pub id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
+/// The account an identity opens — the one it created or the one it is linked to — if any.
+/// Read-only (for back-channel logout); logins and links use [`owner_of_identity`] in their
+/// transaction instead.
+pub async fn account_of_identity(
+    pool: &Pool,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<AccountLabel>, sqlx::Error> {
+    let row: Option<(i64, String, Option<String>)> = on_pool!(pool, |p| sqlx::query_as(
+        "SELECT id, display_name, email FROM users WHERE issuer = $1 AND subject = $2
+         UNION ALL
+         SELECT u.id, u.display_name, u.email
+           FROM linked_identities l JOIN users u ON u.id = l.user_id
+          WHERE l.issuer = $1 AND l.subject = $2
+         LIMIT 1",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(p)
+    .await)?;
+    Ok(row.map(|(id, display_name, email)| AccountLabel {
+        id,
+        display_name,
+        email,
+    }))
+}
+
 /// Number of enabled admins other than `except`.
 ///
 /// Whoever asks is about to take admin away (a demotion, a disabling, a deletion) unless this is
@@ -712,4 +747,42 @@ pub async fn use_password_token(
         password_hash: Some(hash.to_owned()),
         disabled,
     }))
+}
+
+/// The account's `session_key` (see `session::ssr::AuthState::session_key`), or `None` when
+/// there is no such account.
+pub async fn session_key_of(pool: &Pool, id: i64) -> Result<Option<String>, sqlx::Error> {
+    on_pool!(pool, |p| sqlx::query_scalar(
+        "SELECT session_key FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Takes the account's pending notices (oldest first) and deletes them: a login shows them once.
+pub async fn take_notices(pool: &Pool, id: i64) -> Result<Vec<String>, sqlx::Error> {
+    let mut notices: Vec<(i64, String)> = on_pool!(pool, |p| sqlx::query_as(
+        "DELETE FROM account_notices WHERE user_id = $1 RETURNING id, message"
+    )
+    .bind(id)
+    .fetch_all(p)
+    .await)?;
+    notices.sort_by_key(|(id, _)| *id);
+    Ok(notices.into_iter().map(|(_, message)| message).collect())
+}
+
+/// Leaves a notice for the account's owner, shown at their next login. Run it in the caller's
+/// transaction, with whatever it tells them about.
+pub async fn add_notice(tx: &mut Tx, user_id: i64, message: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO account_notices (user_id, message, created_at) VALUES ($1, $2, $3)"
+    )
+    .bind(user_id)
+    .bind(message)
+    .bind(Utc::now().to_rfc3339())
+    .execute(c)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
 }

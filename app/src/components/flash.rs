@@ -17,7 +17,8 @@ fn take_browser_flash() -> Option<Flash> {
         .ok()?;
     let cookies = document.cookie().ok()?;
     let flash = Flash::from_cookie_header(&cookies)?;
-    let _ = document.set_cookie(&Flash::clear_cookie());
+    let secure = web_sys::window()?.location().protocol().ok()? == "https:";
+    let _ = document.set_cookie(&Flash::clear_cookie(secure));
     Some(flash)
 }
 
@@ -93,5 +94,39 @@ pub fn FlashBanner() -> impl IntoView {
                 })}
             </Suspense>
         </div>
+    }
+}
+
+/// Notices an account's owner must read, picked up by their login (say, "an administrator
+/// issued a set-password link for your account"). Rendered by the server on the first page
+/// after the login — which is always a full page load — and shown until that page is left. An
+/// alert, not a polite status: it is about the safety of the account.
+#[component]
+pub fn AccountNotices() -> impl IntoView {
+    let notices = Resource::new_blocking(
+        || (),
+        |_| async move {
+            #[cfg(feature = "ssr")]
+            {
+                crate::session::ssr::take_notices().await
+            }
+            #[cfg(not(feature = "ssr"))]
+            {
+                Vec::<String>::new()
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let notices = notices.await;
+                (!notices.is_empty()).then(|| view! {
+                    <div class="notice notice-warning account-notices" role="alert" aria-labelledby="account-notices-title">
+                        <h2 id="account-notices-title" class="visually-hidden">"About your account"</h2>
+                        {notices.into_iter().map(|n| view! { <p>{n}</p> }).collect_view()}
+                    </div>
+                })
+            })}
+        </Suspense>
     }
 }

@@ -127,14 +127,41 @@ pub struct TrashItem {
     pub purged_on: String,
 }
 
-/// What an import did, shown on the import page.
+/// Most problems an import report lists (the rest are counted), and the longest one shown.
+pub const IMPORT_PROBLEMS_SHOWN: usize = 50;
+pub const IMPORT_PROBLEM_CHARS: usize = 200;
+
+/// Where an import is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportState {
+    /// Still going: `done` of `total` items looked at.
+    Running {
+        done: usize,
+        total: usize,
+    },
+    Finished,
+    /// Stopped part-way (Quire restarted): what was imported stays, and importing the same file
+    /// again adds the rest.
+    Interrupted {
+        done: usize,
+        total: usize,
+    },
+    /// Nothing more will happen; `failed` says why.
+    Failed,
+}
+
+/// What an import did (or is doing), shown on the import page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub file: Option<String>,
+    pub state: ImportState,
     pub imported: usize,
     pub skipped: usize,
+    /// At most [`IMPORT_PROBLEMS_SHOWN`] problems, each at most [`IMPORT_PROBLEM_CHARS`].
     pub problems: Vec<String>,
-    /// Set when the whole file was refused.
+    /// How many items could not be imported, listed or not.
+    pub problem_count: usize,
+    /// Set when the whole file was refused, or the import stopped on an error.
     pub failed: Option<String>,
 }
 
@@ -142,18 +169,39 @@ impl ImportReport {
     pub fn failed(reason: &str) -> ImportReport {
         ImportReport {
             file: None,
+            state: ImportState::Failed,
             imported: 0,
             skipped: 0,
             problems: Vec::new(),
+            problem_count: 0,
             failed: Some(reason.to_owned()),
         }
     }
 
+    pub fn is_running(&self) -> bool {
+        matches!(self.state, ImportState::Running { .. })
+    }
+
     pub fn summary(&self) -> String {
-        if let Some(reason) = &self.failed {
-            return format!("Nothing imported: {reason}");
-        }
         let plural = |n: usize| if n == 1 { "entry" } else { "entries" };
+        match (&self.state, &self.failed) {
+            (ImportState::Running { done, total }, _) => {
+                return format!(
+                    "Importing… {done} of {total} items so far ({} imported)",
+                    self.imported
+                )
+            }
+            (ImportState::Interrupted { done, total }, _) => {
+                return format!(
+                    "The import stopped after {done} of {total} items ({} imported). Import the same file again to add the rest: entries already in your journal are skipped",
+                    self.imported
+                )
+            }
+            (_, Some(reason)) if self.imported == 0 => {
+                return format!("Nothing imported: {reason}")
+            }
+            _ => {}
+        }
         let mut text = format!("Imported {} {}", self.imported, plural(self.imported));
         if self.skipped > 0 {
             text.push_str(&format!(
@@ -161,11 +209,24 @@ impl ImportReport {
                 self.skipped
             ));
         }
-        if !self.problems.is_empty() {
-            text.push_str(&format!(", {} could not be imported", self.problems.len()));
+        if self.problem_count > 0 {
+            text.push_str(&format!(", {} could not be imported", self.problem_count));
+        }
+        if let Some(reason) = &self.failed {
+            text.push_str(&format!(". Then it stopped: {reason}"));
         }
         text
     }
+}
+
+/// Shortens a problem for the report (whole characters, with an ellipsis).
+pub fn shorten_problem(problem: &str) -> String {
+    if problem.chars().count() <= IMPORT_PROBLEM_CHARS {
+        return problem.to_owned();
+    }
+    let mut short: String = problem.chars().take(IMPORT_PROBLEM_CHARS - 1).collect();
+    short.push('…');
+    short
 }
 
 /// One day square of the calendar heatmap.
@@ -246,9 +307,11 @@ pub async fn calendar(year: Option<i32>) -> Result<CalendarYear, AppError> {
 /// The report of this person's last import, if any.
 #[server(prefix = "/api", endpoint = "entries/import-report")]
 pub async fn last_import_report() -> Result<Option<ImportReport>, AppError> {
-    crate::session::ssr::require_user().await?;
-    let session = crate::session::ssr::session().await?;
-    Ok(session.get(transfer::REPORT_KEY).await.ok().flatten())
+    let (user_id, state) = server::context().await?;
+    let row = repo::latest_import(&state.db, user_id)
+        .await
+        .map_err(|e| server::db_error("reading the import report", e))?;
+    Ok(row.map(|row| transfer::report_of(&row)))
 }
 
 /// Splits a stored one-tag-per-line column.
@@ -562,25 +625,29 @@ pub async fn create_entry(
     body: String,
 ) -> Result<i64, AppError> {
     let (user_id, state) = server::context().await?;
+    // Whatever goes wrong, the text comes back (a plain form post finds it on the form again as a
+    // draft; the editor keeps it anyway).
+    let keep = |error: AppError| EditorDraft {
+        path: "/journal/new".into(),
+        title: title.clone(),
+        entry_date: entry_date.clone(),
+        tags: tags.clone(),
+        body: body.clone(),
+        version: None,
+        error,
+        saved_at: 0,
+    };
     let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
         Ok(entry) => entry,
-        Err(errors) => {
-            let draft = EditorDraft {
-                path: "/journal/new".into(),
-                title,
-                entry_date,
-                tags,
-                body,
-                version: None,
-                error: AppError::Invalid(errors),
-                saved_at: 0,
-            };
-            return Err(server::refuse_form(draft).await);
+        Err(errors) => return Err(server::refuse_form(keep(AppError::Invalid(errors))).await),
+    };
+    let id = match repo::create(&state.db, user_id, &entry).await {
+        Ok(id) => id,
+        Err(e) => {
+            let error = server::db_error("saving an entry", e);
+            return Err(server::refuse_form(keep(error)).await);
         }
     };
-    let id = repo::create(&state.db, user_id, &entry)
-        .await
-        .map_err(|e| server::db_error("saving an entry", e))?;
     server::clear_draft().await;
     crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
     leptos_axum::redirect(&format!("/journal/{id}"));
@@ -599,27 +666,29 @@ pub async fn update_entry(
     body: String,
 ) -> Result<i64, AppError> {
     let (user_id, state) = server::context().await?;
-    let path = format!("/journal/{id}/edit");
+    // Whatever goes wrong (invalid, changed elsewhere, not saved), the text comes back.
+    let keep = |error: AppError| EditorDraft {
+        path: format!("/journal/{id}/edit"),
+        title: title.clone(),
+        entry_date: entry_date.clone(),
+        tags: tags.clone(),
+        body: body.clone(),
+        version: Some(version),
+        error,
+        saved_at: 0,
+    };
     let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
         Ok(entry) => entry,
-        Err(errors) => {
-            let draft = EditorDraft {
-                path,
-                title,
-                entry_date,
-                tags,
-                body,
-                version: Some(version),
-                error: AppError::Invalid(errors),
-                saved_at: 0,
-            };
-            return Err(server::refuse_form(draft).await);
+        Err(errors) => return Err(server::refuse_form(keep(AppError::Invalid(errors))).await),
+    };
+    let outcome = match repo::update(&state.db, user_id, id, version, &entry).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let error = server::db_error("updating an entry", e);
+            return Err(server::refuse_form(keep(error)).await);
         }
     };
-    match repo::update(&state.db, user_id, id, version, &entry)
-        .await
-        .map_err(|e| server::db_error("updating an entry", e))?
-    {
+    match outcome {
         repo::UpdateOutcome::Updated { version } => {
             server::clear_draft().await;
             crate::flash::ssr::set(crate::flash::Flash::new("Entry saved"));
@@ -627,18 +696,7 @@ pub async fn update_entry(
             Ok(version)
         }
         repo::UpdateOutcome::Conflict { current_version } => {
-            let error = AppError::Conflict { current_version };
-            let draft = EditorDraft {
-                path,
-                title,
-                entry_date,
-                tags,
-                body,
-                version: Some(version),
-                error,
-                saved_at: 0,
-            };
-            Err(server::refuse_form(draft).await)
+            Err(server::refuse_form(keep(AppError::Conflict { current_version })).await)
         }
         repo::UpdateOutcome::NotFound => {
             server::redirect_with_flash_on_plain_post("/journal", "That entry no longer exists.");
@@ -801,7 +859,17 @@ pub async fn list_tags() -> Result<Vec<TagCount>, AppError> {
 /// Renders Markdown exactly as the entry page will (sanitised), for the editor's preview.
 #[server(prefix = "/api", endpoint = "entries/preview")]
 pub async fn preview_markdown(body: String) -> Result<String, AppError> {
-    crate::session::ssr::require_user().await?;
+    let user = crate::session::ssr::require_user().await?;
+    // Rendering is cheap once, not a thousand times a second: a budget per person (`limits`).
+    let state = crate::state::AppState::get()?;
+    if let Err(wait) = state.previews.check(user.id) {
+        return Err(crate::limits::refuse(
+            "preview",
+            "The preview is paused: it was asked for faster than Quire allows.",
+            wait.as_secs_f64().ceil() as u64,
+            crate::session::ssr::unix_now(),
+        ));
+    }
     let body = model::EntryBody::parse(&body).map_err(|e| AppError::Invalid(vec![e]))?;
     Ok(markdown::render(body.as_str()))
 }

@@ -105,29 +105,45 @@ async fn insert(
     created_at: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
     let at = now();
+    let title = strip_markers(entry.title.as_str());
     let body = strip_markers(entry.body.as_str());
+    let digest = content_digest(&entry.date.as_string(), &title, &body);
     let (id,): (i64,) = on_tx!(tx, |c| {
         sqlx::query_as(
-        "INSERT INTO entries (user_id, title, body, excerpt, entry_date, tags, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO entries (user_id, title, body, excerpt, entry_date, tags, created_at, updated_at, content_digest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(user_id)
-    .bind(strip_markers(entry.title.as_str()))
+    .bind(&title)
     .bind(&body)
     .bind(markdown::excerpt(&body, EXCERPT_CHARS))
     .bind(entry.date.as_string())
     .bind(entry.tags.to_column())
     .bind(created_at.unwrap_or(&at))
     .bind(&at)
+    .bind(&digest)
     .fetch_one(c).await
     })?;
     write_tags(tx, user_id, id, entry).await?;
     Ok(id)
 }
 
-/// Imports entries in one transaction, skipping any that this person already has (same day,
-/// title and text, live or in the trash), so importing the same file twice adds nothing.
-/// Returns (imported, skipped).
+/// The duplicate check's key: a digest of what makes two entries "the same" for an import (day,
+/// title and text). Stored with every entry (`entries.content_digest`, indexed per person).
+pub fn content_digest(date: &str, title: &str, body: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [date, title, body] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Imports one batch of entries in one short transaction, skipping any that this person already
+/// has (same day, title and text, live or in the trash), so importing the same file twice adds
+/// nothing. Callers keep batches small ([`IMPORT_BATCH`]): the transaction holds SQLite's write
+/// lock, which every other person's saves wait for. Returns (imported, skipped).
 pub async fn import(
     pool: &Pool,
     user_id: i64,
@@ -135,9 +151,9 @@ pub async fn import(
 ) -> Result<(usize, usize), sqlx::Error> {
     let mut tx = pool.begin_write().await?;
     if let Tx::Postgres(tx) = &mut tx {
-        // Two imports of one file at once (a double submit, two instances) must not both see
-        // "not there yet": on PostgreSQL, one person's imports take turns (SQLite's
-        // `BEGIN IMMEDIATE` already serialises them).
+        // Two imports of one file at once (two instances) must not both see "not there yet": on
+        // PostgreSQL, one person's import batches take turns (SQLite's `BEGIN IMMEDIATE` already
+        // serialises them).
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('quire.import', $1))")
             .bind(user_id)
             .execute(&mut **tx)
@@ -145,16 +161,20 @@ pub async fn import(
     }
     let (mut imported, mut skipped) = (0, 0);
     for (entry, created_at) in entries {
-        let body = strip_markers(entry.body.as_str());
+        let digest = content_digest(
+            &entry.date.as_string(),
+            &strip_markers(entry.title.as_str()),
+            &strip_markers(entry.body.as_str()),
+        );
+        // One index lookup, however many entries share the day.
         let exists: Option<(i64,)> = on_tx!(&mut tx, |c| {
             sqlx::query_as(
-            "SELECT id FROM entries WHERE user_id = $1 AND entry_date = $2 AND title = $3 AND body = $4 LIMIT 1",
-        )
-        .bind(user_id)
-        .bind(entry.date.as_string())
-        .bind(strip_markers(entry.title.as_str()))
-        .bind(&body)
-        .fetch_optional(c).await
+                "SELECT id FROM entries WHERE user_id = $1 AND content_digest = $2 LIMIT 1",
+            )
+            .bind(user_id)
+            .bind(&digest)
+            .fetch_optional(c)
+            .await
         })?;
         if exists.is_some() {
             skipped += 1;
@@ -165,6 +185,172 @@ pub async fn import(
     }
     tx.commit().await?;
     Ok((imported, skipped))
+}
+
+/// Items per import transaction: small enough that a batch holds the write lock for a few
+/// milliseconds, large enough that a 20 MB file is not thousands of commits.
+pub const IMPORT_BATCH: usize = 100;
+
+/// Gives a digest to every entry written before digests existed (at start-up, in short batches).
+/// Returns how many entries got one.
+pub async fn backfill_digests(pool: &Pool) -> Result<usize, sqlx::Error> {
+    let (mut total, mut after) = (0, 0i64);
+    loop {
+        // Walks the primary key, so each batch is a range read, not a scan for NULLs.
+        let rows: Vec<(i64, String, String, String)> = on_pool!(pool, |p| sqlx::query_as(
+            "SELECT id, entry_date, title, body FROM entries
+             WHERE id > $1 AND content_digest IS NULL ORDER BY id LIMIT 200"
+        )
+        .bind(after)
+        .fetch_all(p)
+        .await)?;
+        let Some(last) = rows.last() else {
+            return Ok(total);
+        };
+        after = last.0;
+        let mut tx = pool.begin_write().await?;
+        for (id, date, title, body) in &rows {
+            let digest = content_digest(date, title, body);
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE entries SET content_digest = $1 WHERE id = $2"
+            )
+            .bind(&digest)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        }
+        tx.commit().await?;
+        total += rows.len();
+    }
+}
+
+/// One import as the import page shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ImportRow {
+    pub id: i64,
+    pub file_name: String,
+    pub state: String,
+    pub total: i64,
+    pub done: i64,
+    pub imported: i64,
+    pub skipped: i64,
+    pub problems: String,
+    pub problem_count: i64,
+    pub failed: Option<String>,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+/// Records a new import, unless this person has one running that made progress within
+/// `stale_after` seconds (one import at a time per person). Returns its id, or `None`.
+pub async fn start_import(
+    pool: &Pool,
+    user_id: i64,
+    file_name: &str,
+    total: usize,
+    problems_json: &str,
+    problem_count: usize,
+    stale_after: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = pool.begin_write().await?;
+    if let Tx::Postgres(tx) = &mut tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('quire.import', $1))")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let fresh_since = (Utc::now() - chrono::Duration::seconds(stale_after))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let running: Option<(i64,)> = on_tx!(&mut tx, |c| {
+        sqlx::query_as(
+        "SELECT id FROM imports WHERE user_id = $1 AND state = 'running' AND updated_at > $2 LIMIT 1"
+    )
+    .bind(user_id)
+    .bind(&fresh_since)
+    .fetch_optional(c)
+    .await
+    })?;
+    if running.is_some() {
+        return Ok(None);
+    }
+    let at = now();
+    let (id,): (i64,) = on_tx!(&mut tx, |c| {
+        sqlx::query_as(
+        "INSERT INTO imports (user_id, file_name, state, total, problems, problem_count, started_at, updated_at)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $6) RETURNING id"
+    )
+    .bind(user_id)
+    .bind(file_name)
+    .bind(total as i64)
+    .bind(problems_json)
+    .bind(problem_count as i64)
+    .bind(&at)
+    .fetch_one(c)
+    .await
+    })?;
+    // Only the last few imports are worth showing.
+    on_tx!(&mut tx, |c| sqlx::query(
+        "DELETE FROM imports WHERE user_id = $1 AND id <= $2 - 10"
+    )
+    .bind(user_id)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// Records how far import `id` has come (a write of its own, outside the batches).
+pub async fn import_progress(
+    pool: &Pool,
+    id: i64,
+    done: usize,
+    imported: usize,
+    skipped: usize,
+) -> Result<(), sqlx::Error> {
+    on_pool!(pool, |p| sqlx::query(
+        "UPDATE imports SET done = $1, imported = $2, skipped = $3, updated_at = $4 WHERE id = $5"
+    )
+    .bind(done as i64)
+    .bind(imported as i64)
+    .bind(skipped as i64)
+    .bind(now())
+    .bind(id)
+    .execute(p)
+    .await
+    .map(|_| ()))
+}
+
+/// Marks import `id` finished, or failed with `failed` as the reason shown to the person.
+pub async fn end_import(pool: &Pool, id: i64, failed: Option<&str>) -> Result<(), sqlx::Error> {
+    on_pool!(pool, |p| sqlx::query(
+        "UPDATE imports SET state = $1, failed = $2, updated_at = $3 WHERE id = $4"
+    )
+    .bind(if failed.is_some() {
+        "failed"
+    } else {
+        "finished"
+    })
+    .bind(failed)
+    .bind(now())
+    .bind(id)
+    .execute(p)
+    .await
+    .map(|_| ()))
+}
+
+/// This person's newest import.
+pub async fn latest_import(pool: &Pool, user_id: i64) -> Result<Option<ImportRow>, sqlx::Error> {
+    on_pool!(pool, |p| sqlx::query_as(
+        "SELECT id, file_name, state, total, done, imported, skipped, problems, problem_count,
+                failed, started_at, updated_at
+         FROM imports WHERE user_id = $1 ORDER BY id DESC LIMIT 1"
+    )
+    .bind(user_id)
+    .fetch_optional(p)
+    .await)
 }
 
 async fn write_tags(
@@ -204,14 +390,16 @@ pub async fn update(
     entry: &NewEntry,
 ) -> Result<UpdateOutcome, sqlx::Error> {
     let mut tx = pool.begin_write().await?;
+    let title = strip_markers(entry.title.as_str());
     let body = strip_markers(entry.body.as_str());
+    let digest = content_digest(&entry.date.as_string(), &title, &body);
     let updated: Option<(i64,)> = on_tx!(&mut tx, |c| sqlx::query_as(
         "UPDATE entries SET title = $1, body = $2, excerpt = $3, entry_date = $4, tags = $5,
-                updated_at = $6, version = version + 1
+                updated_at = $6, version = version + 1, content_digest = $10
          WHERE id = $7 AND user_id = $8 AND version = $9 AND deleted_at IS NULL
          RETURNING version",
     )
-    .bind(strip_markers(entry.title.as_str()))
+    .bind(&title)
     .bind(&body)
     .bind(markdown::excerpt(&body, EXCERPT_CHARS))
     .bind(entry.date.as_string())
@@ -220,6 +408,7 @@ pub async fn update(
     .bind(id)
     .bind(user_id)
     .bind(expected_version)
+    .bind(&digest)
     .fetch_optional(c)
     .await)?;
     let outcome = match updated {
@@ -523,6 +712,28 @@ pub async fn purge_expired(pool: &Pool, days: i64) -> Result<u64, sqlx::Error> {
 }
 
 /// Every live entry of this person, oldest first (for export).
+/// A page of this person's live entries in export order (day, then id), after `after`.
+pub async fn export_page(
+    pool: &Pool,
+    user_id: i64,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> Result<Vec<EntryRecord>, sqlx::Error> {
+    let (date, id) = after.unwrap_or_default();
+    on_pool!(pool, |p| sqlx::query_as(
+        "SELECT id, title, body, entry_date, tags, version, created_at, updated_at
+         FROM entries WHERE user_id = $1 AND deleted_at IS NULL
+           AND (entry_date > $2 OR (entry_date = $2 AND id > $3))
+         ORDER BY entry_date, id LIMIT $4",
+    )
+    .bind(user_id)
+    .bind(date)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}
+
 pub async fn all_entries(pool: &Pool, user_id: i64) -> Result<Vec<EntryRecord>, sqlx::Error> {
     on_pool!(pool, |p| sqlx::query_as(
         "SELECT id, title, body, entry_date, tags, version, created_at, updated_at

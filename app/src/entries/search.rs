@@ -95,6 +95,9 @@ fn tokens(input: &str) -> Vec<Token> {
     out
 }
 
+/// The shortest last word matched as a prefix (SQLite keeps a prefix index of this length).
+pub const MIN_PREFIX_CHARS: usize = 3;
+
 impl SearchQuery {
     /// Parses what a person typed. `None` when nothing searchable is left (only punctuation,
     /// only exclusions).
@@ -148,7 +151,9 @@ impl SearchQuery {
         }
         if last_is_bare_word {
             if let Some(term) = groups.last_mut().and_then(|g| g.last_mut()) {
-                term.prefix = true;
+                // A one- or two-letter prefix would match most of everyone's words before the
+                // owner filter applies; short words are matched whole instead.
+                term.prefix = term.words[0].chars().count() >= MIN_PREFIX_CHARS;
             }
         }
         groups.retain(|g| g.iter().any(|t| !t.negated));
@@ -231,6 +236,13 @@ mod tests {
     }
 
     #[test]
+    fn a_last_word_shorter_than_three_letters_is_matched_whole() {
+        assert_eq!(fts("sunny be").as_deref(), Some(r#"("sunny" AND "be")"#));
+        assert_eq!(pg("a").as_deref(), Some("('a')"));
+        assert_eq!(fts("bea").as_deref(), Some(r#"("bea"*)"#));
+    }
+
+    #[test]
     fn quotes_make_a_phrase_and_end_prefix_matching() {
         assert_eq!(
             fts(r#""sunny beach""#).as_deref(),
@@ -282,13 +294,13 @@ mod tests {
 
     #[test]
     fn query_syntax_typed_by_a_person_is_just_text() {
-        assert_eq!(fts("title:x").as_deref(), Some(r#"("title" AND "x"*)"#));
+        assert_eq!(fts("title:x").as_deref(), Some(r#"("title" AND "x")"#));
         assert_eq!(
             fts("a AND b NEAR c").as_deref(),
-            Some(r#"("a" AND "AND" AND "b" AND "NEAR" AND "c"*)"#)
+            Some(r#"("a" AND "AND" AND "b" AND "NEAR" AND "c")"#)
         );
         assert_eq!(pg("it's").as_deref(), Some("('it''s':*)"));
-        assert_eq!(pg("a & b | !c").as_deref(), Some("('a' & 'b' & 'c':*)"));
+        assert_eq!(pg("a & b | !cat").as_deref(), Some("('a' & 'b' & 'cat':*)"));
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //!
 //! - `GET /export/quire.json`: every live entry in Quire's JSON format (see the README).
 //! - `GET /export/markdown.zip`: one Markdown file per entry, with YAML front matter.
-//! - `POST /journal/import` (multipart, field `file`, at most [`IMPORT_MAX_BYTES`]): Quire's own
-//!   JSON export or jrnl's JSON export. Valid items are imported even when others are not; items
-//!   already in the journal are skipped, so importing the same file twice adds nothing.
+//! - `POST /import` (multipart, field `file`, at most [`IMPORT_MAX_BYTES`] and
+//!   [`IMPORT_MAX_ITEMS`] items): Quire's own JSON export or jrnl's JSON export. Valid items are
+//!   imported even when others are not; items already in the journal are skipped, so importing
+//!   the same file twice adds nothing. The import runs in the background in short batches (no
+//!   request holds the write lock for long) and the import page shows its progress (the
+//!   `imports` table, so any instance can show it). One import at a time per person.
 //!
 //! These are plain axum handlers rather than server functions because they move files; each
 //! checks the session itself, and the server's cross-site check covers the import like any POST.
@@ -16,14 +19,13 @@ use crate::state::AppState;
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use tower_sessions::Session;
 
 /// Largest import file accepted.
 pub const IMPORT_MAX_BYTES: usize = 20 * 1024 * 1024;
-/// Session key of the last import's report, shown on the import page.
-pub const REPORT_KEY: &str = "import_report";
 
 /// Quire's export file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,7 +78,11 @@ fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 
-fn attachment(content_type: &'static str, filename: &str, body: Vec<u8>) -> Response {
+fn attachment(
+    content_type: &'static str,
+    filename: &str,
+    body: impl axum::response::IntoResponse,
+) -> Response {
     let disposition = format!("attachment; filename=\"{filename}\"");
     (
         [
@@ -97,69 +103,224 @@ fn login_redirect(next: &str) -> Response {
     Redirect::to(&crate::auth::redirect::login_url(next)).into_response()
 }
 
-async fn export_entries(state: &AppState, user_id: i64) -> Result<Vec<ExportedEntry>, Response> {
-    let records = repo::all_entries(&state.db, user_id).await.map_err(|e| {
-        let error = crate::error::AppError::internal("exporting", e);
-        (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
-    })?;
-    Ok(records
-        .into_iter()
-        .map(|r| ExportedEntry {
-            title: r.title,
-            date: r.entry_date,
-            tags: split_tags(&r.tags),
-            body: r.body,
-            created_at: Some(r.created_at),
-            updated_at: Some(r.updated_at),
-        })
-        .collect())
+/// Entries read per query while exporting: the export never holds more than this in memory,
+/// however long the journal.
+const EXPORT_PAGE: i64 = 500;
+
+fn exported(r: repo::EntryRecord) -> ExportedEntry {
+    ExportedEntry {
+        title: r.title,
+        date: r.entry_date,
+        tags: split_tags(&r.tags),
+        body: r.body,
+        created_at: Some(r.created_at),
+        updated_at: Some(r.updated_at),
+    }
 }
 
-/// `GET /export/quire.json`
+fn export_failed(e: sqlx::Error) -> Response {
+    let error = crate::error::AppError::internal("exporting", e);
+    (
+        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        error.to_string(),
+    )
+        .into_response()
+}
+
+/// Where a streamed export has got to.
+struct ExportCursor {
+    db: crate::db::Pool,
+    user_id: i64,
+    /// A page already read (the first one is read before answering, so a database that is down
+    /// gets a proper error status rather than a broken download).
+    ready: Option<Vec<repo::EntryRecord>>,
+    after: Option<(String, i64)>,
+    first: bool,
+    done: bool,
+}
+
+/// `GET /export/quire.json`: streamed page by page, so a journal of any length costs the server
+/// one page of memory.
 pub async fn export_json(State(state): State<AppState>, session: Session) -> Response {
     let Some(user_id) = user_id(&session).await else {
         return login_redirect("/journal/transfer");
     };
-    let entries = match export_entries(&state, user_id).await {
-        Ok(entries) => entries,
-        Err(response) => return response,
+    let first = match repo::export_page(&state.db, user_id, None, EXPORT_PAGE).await {
+        Ok(page) => page,
+        Err(e) => return export_failed(e),
     };
-    let export = QuireExport {
-        format: "quire-export".into(),
-        version: 1,
-        exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        entries,
+    let cursor = ExportCursor {
+        db: state.db.clone(),
+        user_id,
+        ready: Some(first),
+        after: None,
+        first: true,
+        done: false,
     };
-    let body = serde_json::to_vec_pretty(&export).unwrap_or_default();
-    attachment("application/json", &format!("quire-{}.json", today()), body)
+    let exported_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let head = format!(
+        "{{\n  \"format\": \"quire-export\",\n  \"version\": 1,\n  \"exported_at\": \"{exported_at}\",\n  \"entries\": ["
+    );
+    let body = futures_util::stream::once(async move {
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(head))
+    })
+    .chain(futures_util::stream::unfold(
+        cursor,
+        |mut cursor| async move {
+            if cursor.done {
+                return None;
+            }
+            let page = match cursor.ready.take() {
+                Some(page) => page,
+                None => {
+                    match repo::export_page(
+                        &cursor.db,
+                        cursor.user_id,
+                        cursor.after.clone(),
+                        EXPORT_PAGE,
+                    )
+                    .await
+                    {
+                        Ok(page) => page,
+                        Err(e) => {
+                            // The download ends unfinished (not valid JSON), which the person sees.
+                            tracing::error!(error = %e, "export stopped part-way");
+                            cursor.done = true;
+                            return Some((Err(std::io::Error::other("export stopped")), cursor));
+                        }
+                    }
+                }
+            };
+            let full = page.len() as i64 == EXPORT_PAGE;
+            cursor.after = page.last().map(|r| (r.entry_date.clone(), r.id));
+            let mut chunk = String::new();
+            for record in page {
+                if !cursor.first {
+                    chunk.push(',');
+                }
+                cursor.first = false;
+                chunk.push_str("\n    ");
+                chunk.push_str(&serde_json::to_string(&exported(record)).unwrap_or_default());
+            }
+            if !full {
+                chunk.push_str("\n  ]\n}\n");
+                cursor.done = true;
+            }
+            Some((Ok(axum::body::Bytes::from(chunk)), cursor))
+        },
+    ))
+    // A body may be polled again after it ended (the compression layer does): fused, it keeps
+    // answering "ended" instead of panicking.
+    .fuse();
+    attachment(
+        "application/json",
+        &format!("quire-{}.json", today()),
+        axum::body::Body::from_stream(body),
+    )
 }
 
-/// `GET /export/markdown.zip`
+/// Sends what the zip writer writes to the response, in chunks, from the writer's own thread.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<axum::body::Bytes, std::io::Error>>,
+    buffer: Vec<u8>,
+}
+
+impl ChannelWriter {
+    const CHUNK: usize = 64 * 1024;
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= Self::CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = axum::body::Bytes::from(std::mem::take(&mut self.buffer));
+        // Blocks while the client is slower than the zipping: back-pressure, not buffering.
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::other("the download was cancelled"))
+    }
+}
+
+/// `GET /export/markdown.zip`: zipped page by page on a thread of its own and streamed.
 pub async fn export_markdown(State(state): State<AppState>, session: Session) -> Response {
     let Some(user_id) = user_id(&session).await else {
         return login_redirect("/journal/transfer");
     };
-    let entries = match export_entries(&state, user_id).await {
-        Ok(entries) => entries,
-        Err(response) => return response,
+    let first = match repo::export_page(&state.db, user_id, None, EXPORT_PAGE).await {
+        Ok(page) => page,
+        Err(e) => return export_failed(e),
     };
-    match markdown_zip(&entries) {
-        Ok(bytes) => attachment("application/zip", &format!("quire-{}.zip", today()), bytes),
-        Err(e) => {
-            let error = crate::error::AppError::internal("zipping the export", e);
-            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let db = state.db.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let failure = tx.clone();
+        let writer = ChannelWriter {
+            tx,
+            buffer: Vec::new(),
+        };
+        let mut zip = MarkdownZip::new(zip::ZipWriter::new_stream(writer));
+        let outcome = (|| -> Result<(), String> {
+            let mut page = first;
+            loop {
+                let full = page.len() as i64 == EXPORT_PAGE;
+                let after = page.last().map(|r| (r.entry_date.clone(), r.id));
+                for record in page {
+                    zip.add(&exported(record)).map_err(|e| e.to_string())?;
+                }
+                if !full {
+                    break;
+                }
+                page = runtime
+                    .block_on(repo::export_page(&db, user_id, after, EXPORT_PAGE))
+                    .map_err(|e| e.to_string())?;
+            }
+            let mut writer = zip.finish().map_err(|e| e.to_string())?.into_inner();
+            writer.flush().map_err(|e| e.to_string())
+        })();
+        if let Err(e) = outcome {
+            tracing::error!(error = %e, "Markdown export stopped part-way");
+            let _ = failure.blocking_send(Err(std::io::Error::other("export stopped")));
         }
-    }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .fuse();
+    attachment(
+        "application/zip",
+        &format!("quire-{}.zip", today()),
+        axum::body::Body::from_stream(body),
+    )
 }
 
-/// One Markdown file per entry: `YYYY-MM-DD-title-slug.md`, with front matter whose strings are
-/// JSON-quoted (valid YAML), so any title survives.
-pub fn markdown_zip(entries: &[ExportedEntry]) -> zip::result::ZipResult<Vec<u8>> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    let mut used = std::collections::HashSet::new();
-    for entry in entries {
+/// A zip of Markdown files, one per entry: `YYYY-MM-DD-title-slug.md`, with front matter whose
+/// strings are JSON-quoted (valid YAML), so any title survives.
+pub struct MarkdownZip<W: Write + std::io::Seek> {
+    zip: zip::ZipWriter<W>,
+    used: std::collections::HashSet<String>,
+}
+
+impl<W: Write + std::io::Seek> MarkdownZip<W> {
+    pub fn new(zip: zip::ZipWriter<W>) -> Self {
+        MarkdownZip {
+            zip,
+            used: std::collections::HashSet::new(),
+        }
+    }
+
+    pub fn add(&mut self, entry: &ExportedEntry) -> zip::result::ZipResult<()> {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         let slug = slug(&entry.title);
         let base = if slug.is_empty() {
             entry.date.clone()
@@ -168,11 +329,11 @@ pub fn markdown_zip(entries: &[ExportedEntry]) -> zip::result::ZipResult<Vec<u8>
         };
         let mut name = format!("{base}.md");
         let mut n = 2;
-        while !used.insert(name.clone()) {
+        while !self.used.insert(name.clone()) {
             name = format!("{base}-{n}.md");
             n += 1;
         }
-        zip.start_file(name, options)?;
+        self.zip.start_file(name, options)?;
         let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let mut front = format!(
             "---\ntitle: {}\ndate: {}\ntags: {}\n",
@@ -187,11 +348,24 @@ pub fn markdown_zip(entries: &[ExportedEntry]) -> zip::result::ZipResult<Vec<u8>
             front.push_str(&format!("updated: {}\n", quote(updated)));
         }
         front.push_str("---\n\n");
-        zip.write_all(front.as_bytes())?;
-        zip.write_all(entry.body.as_bytes())?;
+        self.zip.write_all(front.as_bytes())?;
+        self.zip.write_all(entry.body.as_bytes())?;
         if !entry.body.ends_with('\n') {
-            zip.write_all(b"\n")?;
+            self.zip.write_all(b"\n")?;
         }
+        Ok(())
+    }
+
+    pub fn finish(self) -> zip::result::ZipResult<W> {
+        self.zip.finish()
+    }
+}
+
+/// The whole zip in memory (tests and small exports).
+pub fn markdown_zip(entries: &[ExportedEntry]) -> zip::result::ZipResult<Vec<u8>> {
+    let mut zip = MarkdownZip::new(zip::ZipWriter::new(std::io::Cursor::new(Vec::new())));
+    for entry in entries {
+        zip.add(entry)?;
     }
     Ok(zip.finish()?.into_inner())
 }
@@ -277,7 +451,47 @@ pub fn parse_import(bytes: &[u8]) -> Result<ParsedImport, String> {
     Ok((valid, problems))
 }
 
-/// `POST /journal/import`: imports the uploaded file and shows the report on the import page.
+/// Most items one import file may hold (valid or not). A person with a longer journal splits the
+/// file; importing is idempotent, so overlapping files are harmless.
+pub const IMPORT_MAX_ITEMS: usize = 50_000;
+/// An import that has not recorded progress for this long is shown as interrupted (its instance
+/// stopped), and no longer keeps its owner from starting another.
+pub const IMPORT_STALE_SECONDS: i64 = 60;
+/// How long the upload's response waits for the import to finish before showing its progress.
+const IMPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The import page's view of a stored import.
+pub fn report_of(row: &repo::ImportRow) -> ImportReport {
+    use super::ImportState;
+    let (done, total) = (row.done as usize, row.total as usize);
+    let state = match row.state.as_str() {
+        "running" => {
+            let stale = chrono::DateTime::parse_from_rfc3339(&row.updated_at).is_ok_and(|at| {
+                chrono::Utc::now().signed_duration_since(at).num_seconds() > IMPORT_STALE_SECONDS
+            });
+            if stale {
+                ImportState::Interrupted { done, total }
+            } else {
+                ImportState::Running { done, total }
+            }
+        }
+        "finished" => ImportState::Finished,
+        _ => ImportState::Failed,
+    };
+    ImportReport {
+        file: (!row.file_name.is_empty()).then(|| row.file_name.clone()),
+        state,
+        imported: row.imported as usize,
+        skipped: row.skipped as usize,
+        problems: serde_json::from_str(&row.problems).unwrap_or_default(),
+        problem_count: row.problem_count as usize,
+        failed: row.failed.clone(),
+    }
+}
+
+/// `POST /import`: checks the uploaded file, then imports it in the background in short batches
+/// (each its own transaction, so nobody else's saves wait on it), recording progress the import
+/// page shows. The response waits briefly, so a small file's report is ready when the page loads.
 pub async fn import(
     State(state): State<AppState>,
     session: Session,
@@ -287,6 +501,10 @@ pub async fn import(
         return login_redirect("/journal/transfer");
     };
     let secure = state.config.is_https();
+    let refuse = |reason: String| {
+        let state = state.clone();
+        async move { refused(&state, user_id, secure, &reason).await }
+    };
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
         match multipart.next_field().await {
@@ -294,80 +512,142 @@ pub async fn import(
                 let name = field.file_name().unwrap_or("the file").to_owned();
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes.to_vec())),
-                    Err(e) => return report(&session, secure, ImportReport::failed(&format!("The upload did not arrive completely ({e}). Files can be at most 20 MB."))).await,
+                    Err(e) => {
+                        return refuse(format!(
+                        "The upload did not arrive completely ({e}). Files can be at most 20 MB."
+                    ))
+                        .await
+                    }
                 }
             }
             Ok(Some(_)) => continue,
             Ok(None) => break,
             Err(e) => {
-                return report(
-                    &session,
-                    secure,
-                    ImportReport::failed(&format!(
-                        "The upload could not be read ({e}). Files can be at most 20 MB."
-                    )),
-                )
+                return refuse(format!(
+                    "The upload could not be read ({e}). Files can be at most 20 MB."
+                ))
                 .await
             }
         }
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return report(
-            &session,
-            secure,
-            ImportReport::failed("Choose a file to import first."),
-        )
-        .await;
+        return refuse("Choose a file to import first.".into()).await;
     };
     if bytes.len() > IMPORT_MAX_BYTES {
-        return report(
-            &session,
-            secure,
-            ImportReport::failed("That file is larger than 20 MB, the most Quire imports at once."),
-        )
+        return refuse("That file is larger than 20 MB, the most Quire imports at once.".into())
+            .await;
+    }
+    // Parsing 20 MB of JSON is CPU work: off the request threads.
+    let parsed = tokio::task::spawn_blocking(move || parse_import(&bytes)).await;
+    let (valid, problems) = match parsed {
+        Ok(Ok(parsed)) => parsed,
+        Ok(Err(problem)) => return refuse(problem).await,
+        Err(e) => {
+            let error = crate::error::AppError::internal("reading an import file", e);
+            return refuse(format!("Nothing was imported. {error}")).await;
+        }
+    };
+    let items = valid.len() + problems.len();
+    if items > IMPORT_MAX_ITEMS {
+        return refuse(format!(
+            "That file holds {items} entries; Quire imports at most {IMPORT_MAX_ITEMS} at once. Split it into smaller files (importing overlapping files is harmless: entries already in your journal are skipped)."
+        ))
         .await;
     }
-    let (valid, problems) = match parse_import(&bytes) {
-        Ok(parsed) => parsed,
-        Err(problem) => return report(&session, secure, ImportReport::failed(&problem)).await,
-    };
-    match repo::import(&state.db, user_id, &valid).await {
-        Ok((imported, skipped)) => {
-            tracing::info!(
-                user_id,
-                imported,
-                skipped,
-                invalid = problems.len(),
-                "import"
-            );
-            report(
-                &session,
+    let problem_count = problems.len();
+    let shown: Vec<String> = problems
+        .iter()
+        .take(super::IMPORT_PROBLEMS_SHOWN)
+        .map(|p| super::shorten_problem(p))
+        .collect();
+    let shown = serde_json::to_string(&shown).unwrap_or_else(|_| "[]".into());
+    let started = repo::start_import(
+        &state.db,
+        user_id,
+        &name,
+        valid.len(),
+        &shown,
+        problem_count,
+        IMPORT_STALE_SECONDS,
+    )
+    .await;
+    let id = match started {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            return redirect_with_flash(
                 secure,
-                ImportReport {
-                    file: Some(name),
-                    imported,
-                    skipped,
-                    problems,
-                    failed: None,
-                },
+                "An import is already running. Wait for it to finish, then try again.",
             )
-            .await
         }
         Err(e) => {
-            let error = crate::error::AppError::internal("importing", e);
-            report(
-                &session,
-                secure,
-                ImportReport::failed(&format!("Nothing was imported. {error}")),
-            )
-            .await
+            let error = crate::error::AppError::internal("starting an import", e);
+            return redirect_with_flash(secure, &format!("Nothing imported: {error}"));
         }
+    };
+    let mut work = tokio::spawn(run_import(state.db.clone(), user_id, id, valid));
+    // A small file is done by the time the page loads; a large one shows its progress there.
+    let _ = tokio::time::timeout(IMPORT_WAIT, &mut work).await;
+    let summary = match repo::latest_import(&state.db, user_id).await {
+        Ok(Some(row)) => report_of(&row).summary(),
+        _ => "Importing…".to_owned(),
+    };
+    redirect_with_flash(secure, &summary)
+}
+
+/// Imports `valid` into import `id`'s person's journal, batch by batch, recording progress.
+async fn run_import(
+    db: crate::db::Pool,
+    user_id: i64,
+    id: i64,
+    valid: Vec<(super::model::NewEntry, Option<String>)>,
+) {
+    let (mut imported, mut skipped, mut done) = (0, 0, 0);
+    for batch in valid.chunks(repo::IMPORT_BATCH) {
+        match repo::import(&db, user_id, batch).await {
+            Ok((i, s)) => {
+                imported += i;
+                skipped += s;
+                done += batch.len();
+                if let Err(e) = repo::import_progress(&db, id, done, imported, skipped).await {
+                    tracing::warn!(error = %e, import = id, "could not record import progress");
+                }
+            }
+            Err(e) => {
+                let error = crate::error::AppError::internal("importing", e);
+                let reason = format!("{error} Import the same file again to add the rest: entries already in your journal are skipped.");
+                if let Err(e) = repo::import_progress(&db, id, done, imported, skipped).await {
+                    tracing::warn!(error = %e, import = id, "could not record import progress");
+                }
+                if let Err(e) = repo::end_import(&db, id, Some(&reason)).await {
+                    tracing::error!(error = %e, import = id, "could not record a failed import");
+                }
+                return;
+            }
+        }
+    }
+    tracing::info!(user_id, imported, skipped, "import");
+    if let Err(e) = repo::end_import(&db, id, None).await {
+        tracing::error!(error = %e, import = id, "could not record a finished import");
     }
 }
 
-async fn report(session: &Session, secure: bool, report: ImportReport) -> Response {
-    let message = report.summary();
-    let _ = session.insert(REPORT_KEY, &report).await;
+/// Records a refused import (so the page explains it) and goes back to the import page.
+async fn refused(state: &AppState, user_id: i64, secure: bool, reason: &str) -> Response {
+    let recorded = async {
+        let id =
+            repo::start_import(&state.db, user_id, "", 0, "[]", 0, IMPORT_STALE_SECONDS).await?;
+        if let Some(id) = id {
+            repo::end_import(&state.db, id, Some(reason)).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(error = %e, "could not record a refused import");
+    }
+    redirect_with_flash(secure, &ImportReport::failed(reason).summary())
+}
+
+fn redirect_with_flash(secure: bool, message: &str) -> Response {
     let flash = crate::flash::Flash::new(&message.chars().take(180).collect::<String>());
     let mut response = Redirect::to("/journal/transfer").into_response();
     if let Ok(value) = HeaderValue::from_str(&flash.set_cookie(secure)) {

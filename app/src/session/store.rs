@@ -4,15 +4,22 @@
 //!
 //! Session records are serialised blobs that SQL cannot look into, and tower-sessions picks a
 //! session's id only when it saves it (after the login handler ran), so the index is kept here,
-//! where every record passes on its way to the database. Reads pass straight through: loading a
-//! session costs the one primary-key lookup it always did.
+//! where every record passes on its way to the database.
 //!
-//! Revocation ([`IndexedStore::revoke_all`]) marks the account (`sessions_valid_from`, or
-//! `disabled_at`) and then deletes every indexed record. A request that loaded its session just
-//! before and saves it just after would put the record back; [`IndexedStore::save`] therefore
-//! refuses to store a logged-in session that the account no longer allows, and deletes it instead.
-//! Saves of logged-in sessions are rare (the login, a touch at most once a minute, a draft), so
-//! that check costs nothing on reads.
+//! Every record of a logged-in session is checked against its account whenever it is loaded and
+//! whenever it is saved ([`IndexedStore::account_allows`]): the account must still exist, carry
+//! the same random `session_key` the session took at login (so the session can never act as
+//! another account that got the same id), not be disabled, and not have been signed out
+//! everywhere since the session logged in. A record that fails is deleted and the request is
+//! anonymous. That makes every revocation — signing out everywhere, disabling, and deleting an
+//! account, whose `DELETE` alone ends its sessions — take effect at the very next request, even
+//! for a record that a racing save or a store outage left behind; deleting the records
+//! ([`IndexedStore::revoke_all`]) is then tidying up. The check is one primary-key lookup on
+//! `users` per request that carries a logged-in session; anonymous requests cost nothing more.
+//!
+//! Every write of a logged-in record goes through [`IndexedStore::save`]/`create`, including the
+//! role rewrite of [`IndexedStore::set_role`]: each checks before writing and again after, and
+//! deletes the record if a revocation came in between.
 
 use super::ssr::{unix_now, AuthState, AUTH_KEY};
 use super::Role;
@@ -58,18 +65,31 @@ impl IndexedStore {
         self.inner.load(&Id::default()).await.map(|_| ())
     }
 
-    /// Whether the account still accepts this session: it exists, is not disabled, and was not
-    /// signed out everywhere after this session logged in.
-    async fn still_valid(&self, auth: &AuthState) -> session_store::Result<bool> {
+    /// Whether the account still accepts this session: it exists, is the account that logged in
+    /// (same `session_key`), is not disabled, and was not signed out everywhere after this
+    /// session logged in.
+    async fn account_allows(&self, auth: &AuthState) -> session_store::Result<bool> {
+        if auth.session_key.is_empty() {
+            // A session from before session keys: it cannot prove which account it belongs to.
+            return Ok(false);
+        }
         let valid: Option<bool> = on_pool!(&self.db, |p| sqlx::query_scalar(
-            "SELECT disabled_at IS NULL AND sessions_valid_from <= $2 FROM users WHERE id = $1",
+            "SELECT disabled_at IS NULL AND sessions_valid_from <= $2 AND session_key = $3
+             FROM users WHERE id = $1",
         )
         .bind(auth.user.id)
         .bind(auth.logged_in_at)
+        .bind(&auth.session_key)
         .fetch_optional(p)
         .await)
         .map_err(backend)?;
         Ok(valid.unwrap_or(false))
+    }
+
+    /// Deletes a record the account no longer allows, and its index row.
+    async fn discard(&self, id: &Id) -> session_store::Result<()> {
+        self.inner.delete(id).await?;
+        self.unindex(id).await
     }
 
     async fn index(&self, record: &Record, auth: &AuthState) -> session_store::Result<()> {
@@ -154,7 +174,8 @@ impl IndexedStore {
     }
 
     /// Rewrites the role inside every live session of the account, so a promotion or demotion
-    /// shows at the person's next request without a new login.
+    /// shows at the person's next request without a new login. Each rewrite is an ordinary
+    /// guarded save: a session revoked meanwhile is deleted, never written back.
     pub async fn set_role(&self, user_id: i64, role: Role) -> session_store::Result<()> {
         for id in self.session_ids(user_id).await? {
             let Some(mut record) = self.inner.load(&id).await? else {
@@ -163,11 +184,15 @@ impl IndexedStore {
             let Some(mut auth) = auth_of(&record) else {
                 continue;
             };
+            if auth.user.id != user_id {
+                // The index and the record disagree: leave it to the checks on load.
+                continue;
+            }
             auth.user.role = role;
             let value = serde_json::to_value(&auth)
                 .map_err(|e| session_store::Error::Encode(e.to_string()))?;
             record.data.insert(AUTH_KEY.to_owned(), value);
-            self.inner.save(&record).await?;
+            SessionStore::save(self, &record).await?;
         }
         Ok(())
     }
@@ -201,7 +226,7 @@ impl IndexedStore {
 impl SessionStore for IndexedStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match auth_of(record) {
-            Some(auth) if !self.still_valid(&auth).await? => Ok(()),
+            Some(auth) if !self.account_allows(&auth).await? => Ok(()),
             Some(auth) => {
                 self.inner.create(record).await?;
                 self.index(record, &auth).await
@@ -212,19 +237,17 @@ impl SessionStore for IndexedStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match auth_of(record) {
-            Some(auth) if !self.still_valid(&auth).await? => {
+            Some(auth) if !self.account_allows(&auth).await? => {
                 // Revoked while this request was running: finish the revocation instead.
-                self.inner.delete(&record.id).await?;
-                self.unindex(&record.id).await
+                self.discard(&record.id).await
             }
             Some(auth) => {
                 self.inner.save(record).await?;
                 self.index(record, &auth).await?;
                 // A revocation between the check above and the save would otherwise be undone
                 // (it marks the account before deleting): look again, and finish it if so.
-                if !self.still_valid(&auth).await? {
-                    self.inner.delete(&record.id).await?;
-                    self.unindex(&record.id).await?;
+                if !self.account_allows(&auth).await? {
+                    self.discard(&record.id).await?;
                 }
                 Ok(())
             }
@@ -233,7 +256,24 @@ impl SessionStore for IndexedStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        self.inner.load(session_id).await
+        let Some(record) = self.inner.load(session_id).await? else {
+            return Ok(None);
+        };
+        match auth_of(&record) {
+            Some(auth) if !self.account_allows(&auth).await? => {
+                // Revoked, deleted, or another account now: the session is over. (Should the
+                // delete fail, the record is still refused here at every request.)
+                tracing::info!(
+                    user_id = auth.user.id,
+                    "session refused: its account no longer allows it"
+                );
+                if let Err(e) = self.discard(session_id).await {
+                    tracing::warn!(error = %e, "could not delete a refused session");
+                }
+                Ok(None)
+            }
+            _ => Ok(Some(record)),
+        }
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {

@@ -155,16 +155,11 @@ pub async fn spawn_app_on(db: TestDb, issuer: &str, extra: &[(&str, &str)]) -> T
         .build();
     let quire = server::build(config, options).await.expect("quire builds");
     let router = quire.router.clone();
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+    let limits = server::serve::Limits::of(&quire.state.config);
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
+        server::serve::serve(listener, router, limits, std::future::pending())
+            .await
+            .unwrap()
     });
     TestApp {
         base,
@@ -196,6 +191,11 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Browser {
+        Browser::at(&app.base)
+    }
+
+    /// A browser for a Quire at `base` (the real binary, say).
+    pub fn at(base: &str) -> Browser {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(jar.clone())
@@ -204,8 +204,8 @@ impl Browser {
             .unwrap();
         Browser {
             client,
-            base: app.base.clone(),
-            origin: app.base.clone(),
+            base: base.to_owned(),
+            origin: base.to_owned(),
             jar,
         }
     }
@@ -250,6 +250,21 @@ impl Browser {
             .header(header::ACCEPT, "text/html")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads `bytes` as an import file, as the import form does.
+    pub async fn import(&self, filename: &str, bytes: Vec<u8>) -> Response {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_owned())
+            .mime_str("application/json")
+            .unwrap();
+        self.client
+            .post(self.url("/import"))
+            .header(header::ORIGIN, &self.origin)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
             .send()
             .await
             .unwrap()
@@ -302,6 +317,7 @@ impl Browser {
         let res = self
             .client
             .post(self.url("/api/auth/me"))
+            .header(header::ORIGIN, &self.origin)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .send()
             .await
@@ -399,4 +415,25 @@ pub async fn app_with_users(users: &[TestUser]) -> (TestApp, TestProvider, Vec<B
         browsers.push(b);
     }
     (app, provider, browsers)
+}
+
+/// A port nobody listens on right now (for the real binary).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `ready` until it holds (for at most a minute).
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "waited too long for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -134,6 +134,9 @@ pub struct Quirks {
     pub no_end_session: bool,
     /// `email_verified` as the string `"true"`/`"false"` in userinfo (some Cognito and Azure setups).
     pub email_verified_as_string: bool,
+    /// RFC 9207: discovery advertises `authorization_response_iss_parameter_supported` and every
+    /// authorization response carries `iss` (Keycloak, oidc-provider).
+    pub iss_parameter: bool,
 }
 
 #[derive(Clone)]
@@ -203,7 +206,11 @@ fn signing_key(pem: &str, kid: &str) -> CoreRsaPrivateSigningKey {
 async fn discovery(State(p): State<TestProvider>) -> Json<serde_json::Value> {
     *p.inner.discovery_hits.lock().unwrap() += 1;
     let iss = &p.inner.issuer;
-    let no_end_session = p.inner.quirks.lock().unwrap().no_end_session;
+    let Quirks {
+        no_end_session,
+        iss_parameter,
+        ..
+    } = *p.inner.quirks.lock().unwrap();
     let mut document = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/authorize"),
@@ -218,6 +225,10 @@ async fn discovery(State(p): State<TestProvider>) -> Json<serde_json::Value> {
         "scopes_supported": ["openid", "email", "profile"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
     });
+    if iss_parameter {
+        document["authorization_response_iss_parameter_supported"] = json!(true);
+        document["backchannel_logout_supported"] = json!(true);
+    }
     if no_end_session {
         document
             .as_object_mut()
@@ -247,9 +258,14 @@ async fn authorize(State(p): State<TestProvider>, Query(q): Query<AuthorizeParam
     if q.client_id != CLIENT_ID || q.response_type != "code" || q.code_challenge_method != "S256" {
         return (StatusCode::BAD_REQUEST, "bad authorization request").into_response();
     }
+    let iss = if p.inner.quirks.lock().unwrap().iss_parameter {
+        format!("&iss={}", form_encode(&p.inner.issuer))
+    } else {
+        String::new()
+    };
     if *p.inner.forgery.lock().unwrap() == Forgery::DenyAccess {
         return Redirect::to(&format!(
-            "{}?error=access_denied&state={}",
+            "{}?error=access_denied&state={}{iss}",
             q.redirect_uri, q.state
         ))
         .into_response();
@@ -265,7 +281,11 @@ async fn authorize(State(p): State<TestProvider>, Query(q): Query<AuthorizeParam
             redirect_uri: q.redirect_uri.clone(),
         },
     );
-    Redirect::to(&format!("{}?code={code}&state={}", q.redirect_uri, q.state)).into_response()
+    Redirect::to(&format!(
+        "{}?code={code}&state={}{iss}",
+        q.redirect_uri, q.state
+    ))
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -438,6 +458,56 @@ async fn userinfo(State(p): State<TestProvider>, headers: HeaderMap) -> Response
         "realm_access": { "roles": user.groups },
     }))
     .into_response()
+}
+
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0), signed like ID tokens.
+impl TestProvider {
+    /// The claims of a valid logout token for `sub`, with a fresh `jti`; tests change them.
+    pub fn logout_claims(&self, sub: &str) -> serde_json::Value {
+        let now = Utc::now().timestamp();
+        json!({
+            "iss": self.inner.issuer,
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 120,
+            "jti": random_token(),
+            "sub": sub,
+            "sid": "provider-session-1",
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        })
+    }
+
+    /// `claims` as a logout token signed with the provider's current key (RS256).
+    pub fn logout_token(&self, claims: &serde_json::Value) -> String {
+        let key = self.inner.key.lock().unwrap();
+        sign_jwt(&key.0, &key.1, claims)
+    }
+
+    /// `claims` signed with a key that is not the provider's, under the provider's key id.
+    pub fn rogue_logout_token(&self, claims: &serde_json::Value) -> String {
+        let kid = self.inner.key.lock().unwrap().1.clone();
+        sign_jwt(&self.inner.rogue, &kid, claims)
+    }
+}
+
+fn sign_jwt(key: &CoreRsaPrivateSigningKey, kid: &str, claims: &serde_json::Value) -> String {
+    let header = json!({"alg": "RS256", "typ": "logout+jwt", "kid": kid});
+    let signing_input = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    );
+    let signature = key
+        .sign(
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            signing_input.as_bytes(),
+        )
+        .unwrap();
+    format!("{signing_input}.{}", B64.encode(signature))
 }
 
 fn random_token() -> String {

@@ -303,7 +303,17 @@ fn available(detail: &UserDetail) -> Vec<UserAction> {
     }
     actions.push(UserAction::SignOut);
     if u.password_account {
-        actions.push(UserAction::PasswordLink);
+        match &detail.link_request {
+            Some(request) => {
+                if !request.by_you {
+                    actions.push(UserAction::ApproveLink);
+                }
+                actions.push(UserAction::CancelLink);
+            }
+            // Nobody could approve it: the page says why instead (see `LinkRule`).
+            None if detail.has_way_in && detail.other_admins == 0 => {}
+            None => actions.push(UserAction::PasswordLink),
+        }
     }
     if !detail.is_self {
         actions.push(UserAction::Delete);
@@ -347,6 +357,7 @@ fn AccountCard(
                 <p class="hint">"Admin through the configuration or the identity provider: that is re-checked at every login, and demoting happens there."</p>
             })}
             {detail.is_self.then(|| view! { <p class="hint">"This is you. Another admin has to disable, demote or delete your account."</p> })}
+            {u.password_account.then(|| view! { <LinkRule detail=detail.clone()/> })}
             <div class="account-actions" role="group" aria-label="Actions">
                 {actions.into_iter().map(|a| {
                     let href = format!("{base}?confirm={}", a.code());
@@ -358,6 +369,37 @@ fn AccountCard(
                 <Confirm action user=detail.user.clone() base=base.clone() name=name.clone() act/>
             })}
         </article>
+    }
+}
+
+/// What the set-password link rule means for this account right now, in words: a pending
+/// request and who may approve it, or why no link can be asked for.
+#[component]
+fn LinkRule(detail: UserDetail) -> impl IntoView {
+    let name = detail.user.display_name.clone();
+    match (&detail.link_request, detail.has_way_in, detail.other_admins) {
+        (Some(request), _, _) if request.by_you => view! {
+            <div class="notice" role="status" aria-labelledby="link-request-title">
+                <h3 id="link-request-title">"Set-password link waiting for approval"</h3>
+                <p>{format!("You asked for a set-password link for {name} on {}. Another admin must approve it on this page; they get the link. The request lapses on {}.", request.requested_at, request.expires_at)}</p>
+            </div>
+        }.into_any(),
+        (Some(request), _, _) => view! {
+            <div class="notice" role="status" aria-labelledby="link-request-title">
+                <h3 id="link-request-title">"Set-password link waiting for your approval"</h3>
+                <p>{format!("{} asked for a set-password link for {name} on {}. If you approve, the link is shown to you (not to them), and {name} is told at their next login. Approve only if you know {name} asked for it.", request.requester, request.requested_at)}</p>
+            </div>
+        }.into_any(),
+        (None, true, 0) => view! {
+            <div class="notice" role="status" aria-labelledby="link-rule-title">
+                <h3 id="link-rule-title">"No set-password link without a second admin"</h3>
+                <p>{crate::admin::only_admin_refusal_text(&name)}</p>
+            </div>
+        }.into_any(),
+        (None, true, _) => view! {
+            <p class="hint">{format!("{name} can already log in, so a new set-password link needs another admin’s approval, and {name} is told at their next login.")}</p>
+        }.into_any(),
+        (None, false, _) => ().into_any(),
     }
 }
 
@@ -403,6 +445,8 @@ fn verb(action: UserAction) -> &'static str {
         UserAction::Enable => "enable",
         UserAction::SignOut => "sign out",
         UserAction::Delete => "delete",
-        UserAction::PasswordLink => "issue a set-password link for",
+        UserAction::PasswordLink => "ask for a set-password link for",
+        UserAction::ApproveLink => "approve the set-password link for",
+        UserAction::CancelLink => "cancel the link request for",
     }
 }
