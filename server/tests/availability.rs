@@ -239,13 +239,73 @@ async fn a_one_letter_search_is_a_whole_word_not_a_prefix_of_everything() {
     alice
         .create_entry("Apples", "2026-01-01", "", "an apple a day")
         .await;
-    let hits = |v: &serde_json::Value| v.as_array().map(Vec::len).unwrap_or(0);
+    let hits = |v: &serde_json::Value| v["hits"].as_array().map(Vec::len).unwrap_or(0);
     let (_, found) = alice.call("entries/search", &[("q", "a")]).await;
     assert_eq!(hits(&found), 1, "the word 'a' itself: {found}");
     let (_, found) = alice.call("entries/search", &[("q", "ap")]).await;
     assert_eq!(hits(&found), 0, "no prefix search for 'ap': {found}");
     let (_, found) = alice.call("entries/search", &[("q", "app")]).await;
     assert_eq!(hits(&found), 1, "a prefix of three letters: {found}");
+}
+
+#[tokio::test]
+async fn a_search_matching_thousands_ranks_only_the_newest_matches_and_says_so() {
+    let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
+    let alice = &users[0];
+    let ranked = app::entries::SEARCH_RANKED as usize;
+    // The first hundred entries written say "pelican" three times (they would rank best); the
+    // rest, written after them, say it once. All of them match.
+    let entries: Vec<serde_json::Value> = (0..ranked + 100)
+        .map(|i| {
+            let body = if i < 100 {
+                format!("pelican pelican pelican, old {i}")
+            } else {
+                format!("a pelican, new {i}")
+            };
+            serde_json::json!({"title": format!("Entry {i}"), "date": "2026-01-01", "body": body})
+        })
+        .collect();
+    let file = serde_json::to_vec(&serde_json::json!({
+        "format": "quire-export", "version": 1, "exported_at": "2026-01-01T00:00:00Z",
+        "entries": entries,
+    }))
+    .unwrap();
+    let res = alice.import("many.json", file).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    loop {
+        let now = report(alice).await;
+        if now["state"] == "Finished" {
+            assert_eq!(now["imported"], ranked + 100, "{now}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let (status, found) = alice.call("entries/search", &[("q", "pelican")]).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["only_newest_ranked"], true, "the page says so");
+    let titles: Vec<&str> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 50);
+    assert!(
+        titles
+            .iter()
+            .all(|t| t.trim_start_matches("Entry ").parse::<usize>().unwrap() >= 100),
+        "only the newest matches were ranked: {titles:?}"
+    );
+    // A search with fewer matches than that ranks them all, and says nothing more.
+    let (_, found) = alice.call("entries/search", &[("q", "old")]).await;
+    assert_eq!(found["only_newest_ranked"], false);
+    assert_eq!(found["hits"].as_array().unwrap().len(), 50);
+    let page = alice.get("/journal?q=pelican").await.text().await.unwrap();
+    assert!(
+        page.contains("these are the best among the newest"),
+        "the journal page explains the cap"
+    );
 }
 
 #[tokio::test]

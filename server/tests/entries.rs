@@ -399,9 +399,7 @@ async fn bob_can_neither_read_list_search_update_delete_restore_nor_purge_alices
         0
     );
     assert_eq!(
-        bob.call("entries/search", &[("q", "treasure")])
-            .await
-            .1
+        bob.call("entries/search", &[("q", "treasure")]).await.1["hits"]
             .as_array()
             .unwrap()
             .len(),
@@ -622,7 +620,8 @@ async fn search_ranks_title_matches_first_and_highlights_without_html() {
 
     let (status, hits) = alice.call("entries/search", &[("q", "lighthouse")]).await;
     assert_eq!(status, StatusCode::OK, "{hits}");
-    let hits = hits.as_array().unwrap();
+    assert_eq!(hits["only_newest_ranked"], false);
+    let hits = hits["hits"].as_array().unwrap();
     assert_eq!(hits.len(), 2);
     assert_eq!(
         hits[0]["title"], "Lighthouse trip",
@@ -650,10 +649,7 @@ async fn search_ranks_title_matches_first_and_highlights_without_html() {
 
     // Prefix match on the last word, `or` offers alternatives, filters apply.
     assert_eq!(
-        alice
-            .call("entries/search", &[("q", "lightho")])
-            .await
-            .1
+        alice.call("entries/search", &[("q", "lightho")]).await.1["hits"]
             .as_array()
             .unwrap()
             .len(),
@@ -663,7 +659,7 @@ async fn search_ranks_title_matches_first_and_highlights_without_html() {
         alice
             .call("entries/search", &[("q", "lighthouse OR quiet")])
             .await
-            .1
+            .1["hits"]
             .as_array()
             .unwrap()
             .len(),
@@ -673,7 +669,7 @@ async fn search_ranks_title_matches_first_and_highlights_without_html() {
         alice
             .call("entries/search", &[("q", "\"lighthouse")])
             .await
-            .1
+            .1["hits"]
             .as_array()
             .unwrap()
             .len(),
@@ -683,7 +679,7 @@ async fn search_ranks_title_matches_first_and_highlights_without_html() {
         alice
             .call("entries/search", &[("q", "lighthouse"), ("tag", "travel")])
             .await
-            .1
+            .1["hits"]
             .as_array()
             .unwrap()
             .len(),
@@ -700,7 +696,7 @@ async fn search_ranks_title_matches_first_and_highlights_without_html() {
 async fn found(browser: &Browser, q: &str) -> Vec<String> {
     let (status, hits) = browser.call("entries/search", &[("q", q)]).await;
     assert_eq!(status, StatusCode::OK, "{q}: {hits}");
-    let mut titles: Vec<String> = hits
+    let mut titles: Vec<String> = hits["hits"]
         .as_array()
         .unwrap()
         .iter()
@@ -769,10 +765,7 @@ async fn search_does_not_find_trashed_entries() {
         .call("entries/delete", &[("id", &id.to_string())])
         .await;
     assert_eq!(
-        alice
-            .call("entries/search", &[("q", "zebra")])
-            .await
-            .1
+        alice.call("entries/search", &[("q", "zebra")]).await.1["hits"]
             .as_array()
             .unwrap()
             .len(),

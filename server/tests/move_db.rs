@@ -213,7 +213,7 @@ async fn an_instance_moves_from_sqlite_to_postgres_with_every_row() {
     assert_eq!(status, StatusCode::OK, "{entry}");
     assert_eq!(entry["title"], "Lighthouse");
     let (_, hits) = alice.call("entries/search", &[("q", "windy")]).await;
-    assert_eq!(hits.as_array().map(Vec::len), Some(1), "{hits}");
+    assert_eq!(hits["hits"].as_array().map(Vec::len), Some(1), "{hits}");
     let newest = alice
         .create_entry("After the move", "2026-03-04", "", "x")
         .await;

@@ -143,7 +143,7 @@ async fn a_jrnl_export_is_imported() {
         .await;
     let r = report(alice).await;
     assert_eq!(r["imported"], 2, "{r}");
-    let hits = alice.call("entries/search", &[("q", "beans")]).await.1;
+    let hits = &alice.call("entries/search", &[("q", "beans")]).await.1["hits"];
     assert_eq!(hits[0]["title"], "Garden");
     assert_eq!(hits[0]["tags"], serde_json::json!(["home"]));
 }

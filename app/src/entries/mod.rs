@@ -111,6 +111,20 @@ pub struct SearchHit {
     pub snippet: Vec<SnippetPart>,
 }
 
+/// How many of a search's matches are ranked: the newest this many (by when they were written).
+/// Ranking costs time per match, so a word found in most of a large journal would otherwise rank
+/// every entry (about 280 ms for 70,000 matches); a selective search (fewer matches than this)
+/// ranks them all. The page says when a search reached the cap.
+pub const SEARCH_RANKED: i64 = 2_000;
+
+/// One search's answer: the best matches, and whether there were more matches than the search
+/// ranks ([`SEARCH_RANKED`], the newest ones), so the page can suggest narrowing it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    pub only_newest_ranked: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagCount {
     pub tag: String,
@@ -811,14 +825,15 @@ pub async fn list_trash() -> Result<Vec<TrashItem>, AppError> {
         .collect())
 }
 
-/// Full-text search over titles and bodies, best matches first.
+/// Full-text search over titles and bodies, best matches first (among the newest
+/// [`SEARCH_RANKED`] matches when a search matches more).
 #[server(prefix = "/api", endpoint = "entries/search")]
 pub async fn search_entries(
     q: String,
     tag: Option<String>,
     from: Option<String>,
     to: Option<String>,
-) -> Result<Vec<SearchHit>, AppError> {
+) -> Result<SearchResults, AppError> {
     let (user_id, state) = server::context().await?;
     let filters = server::filters(tag, from, to)?;
     let Some(query) = search::SearchQuery::parse(&q) else {
@@ -827,20 +842,23 @@ pub async fn search_entries(
             "Type a word to search for.",
         )]));
     };
-    let rows = repo::search(&state.db, user_id, &query, &filters, 50)
+    let (rows, only_newest_ranked) = repo::search(&state.db, user_id, &query, &filters, 50)
         .await
         .map_err(|e| server::db_error("searching", e))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SearchHit {
-            id: r.id,
-            title: r.title,
-            date_label: server::date_label(&r.entry_date),
-            entry_date: r.entry_date,
-            tags: split_tags(&r.tags),
-            snippet: snippet_parts(&r.snippet),
-        })
-        .collect())
+    Ok(SearchResults {
+        hits: rows
+            .into_iter()
+            .map(|r| SearchHit {
+                id: r.id,
+                title: r.title,
+                date_label: server::date_label(&r.entry_date),
+                entry_date: r.entry_date,
+                tags: split_tags(&r.tags),
+                snippet: snippet_parts(&r.snippet),
+            })
+            .collect(),
+        only_newest_ranked,
+    })
 }
 
 /// The person's tags with how many entries carry each.

@@ -6,7 +6,7 @@
 use super::markdown;
 use super::model::NewEntry;
 use super::search::SearchQuery;
-use super::{SNIPPET_CLOSE, SNIPPET_OPEN};
+use super::{SEARCH_RANKED, SNIPPET_CLOSE, SNIPPET_OPEN};
 use crate::db::{Pool, Tx};
 use crate::{on_pool, on_tx};
 use chrono::Utc;
@@ -539,66 +539,130 @@ pub async fn list(
     Ok(rows)
 }
 
-/// Full-text search, best matches first (ranking may differ between the backends; which entries
-/// match does not).
+/// Full-text search, best matches first among the newest [`SEARCH_RANKED`] matches (ranking may
+/// differ between the backends; which entries match does not). Returns the rows and whether more
+/// entries matched than were ranked.
 ///
-/// SQLite: FTS5 with `bm25`, titles weighted five times the body. PostgreSQL: the stored
-/// `search_vector` (title weight A, body weight B, GIN index), ranked by `ts_rank_cd`; the
-/// headline is computed in the outer query, so only for the rows of the returned page.
+/// SQLite: FTS5 walks the matches newest first (rowid order, which the index reads directly),
+/// ranks up to [`SEARCH_RANKED`] of them with `bm25` (titles weighted five times the body), and
+/// only the returned rows get a snippet. PostgreSQL: the stored `search_vector` (title weight A,
+/// body weight B, GIN index); the newest matches are ranked by `ts_rank_cd`, and the headline is
+/// computed only for the rows of the returned page.
 pub async fn search(
     pool: &Pool,
     user_id: i64,
     query: &SearchQuery,
     filters: &Filters,
     limit: i64,
-) -> Result<Vec<SearchRow>, sqlx::Error> {
-    match pool {
+) -> Result<(Vec<SearchRow>, bool), sqlx::Error> {
+    // One more match than is ranked is read, to tell whether the cap was reached.
+    let window = SEARCH_RANKED + 1;
+    let rows: Vec<SearchRowRanked> = match pool {
         Pool::Sqlite(p) => {
             let mut q = QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT e.id, e.title, e.entry_date, e.tags,
-                        snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet -- SNIPPET_OPEN, SNIPPET_CLOSE
-                 FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
-                 WHERE entries_fts MATCH ",
+                "WITH newest AS (
+                   SELECT e.id, e.title, e.entry_date, e.tags,
+                          bm25(entries_fts, 5.0, 1.0) AS rank
+                   FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
+                   WHERE entries_fts MATCH ",
             );
             q.push_bind(query.to_fts5())
                 .push(" AND e.user_id = ")
                 .push_bind(user_id)
                 .push(" AND e.deleted_at IS NULL");
             push_filters(&mut q, user_id, filters);
-            q.push(" ORDER BY bm25(entries_fts, 5.0, 1.0), e.entry_date DESC LIMIT ")
-                .push_bind(limit);
-            q.build_query_as().fetch_all(p).await
+            q.push(" ORDER BY entries_fts.rowid DESC LIMIT ")
+                .push_bind(window)
+                .push(
+                    "),
+                 best AS (
+                   SELECT *, (SELECT COUNT(*) FROM newest) AS considered
+                   FROM (SELECT * FROM newest ORDER BY id DESC LIMIT ",
+                )
+                .push_bind(SEARCH_RANKED)
+                .push(
+                    ")
+                   ORDER BY rank, entry_date DESC, id DESC LIMIT ",
+                )
+                .push_bind(limit)
+                .push(
+                    ")
+                 SELECT b.id, b.title, b.entry_date, b.tags, b.considered,
+                        snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet -- SNIPPET_OPEN, SNIPPET_CLOSE
+                 FROM best b JOIN entries_fts ON entries_fts.rowid = b.id
+                 WHERE entries_fts MATCH ",
+                )
+                .push_bind(query.to_fts5())
+                .push(" ORDER BY b.rank, b.entry_date DESC, b.id DESC");
+            q.build_query_as().fetch_all(p).await?
         }
         Pool::Postgres(p) => {
             let mut q =
                 QueryBuilder::<sqlx::Postgres>::new("WITH q AS (SELECT to_tsquery('quire', ");
             q.push_bind(query.to_tsquery()).push(
                 ") AS query),
-                 hits AS (
-                   SELECT e.id, e.title, e.body, e.entry_date, e.tags,
-                          ts_rank_cd(e.search_vector, q.query) AS rank
+                 newest AS (
+                   SELECT e.id, e.title, e.body, e.entry_date, e.tags, e.search_vector
                    FROM entries e, q
                    WHERE e.search_vector @@ q.query AND e.user_id = ",
             );
             q.push_bind(user_id).push(" AND e.deleted_at IS NULL");
             push_filters(&mut q, user_id, filters);
-            q.push(" ORDER BY rank DESC, e.entry_date DESC, e.id DESC LIMIT ")
+            q.push(" ORDER BY e.id DESC LIMIT ")
+                .push_bind(window)
+                .push(
+                    "),
+                 best AS (
+                   SELECT n.id, n.title, n.body, n.entry_date, n.tags,
+                          ts_rank_cd(n.search_vector, q.query) AS rank,
+                          (SELECT COUNT(*) FROM newest) AS considered
+                   FROM (SELECT * FROM newest ORDER BY id DESC LIMIT ",
+                )
+                .push_bind(SEARCH_RANKED)
+                .push(
+                    ") n, q
+                   ORDER BY rank DESC, n.entry_date DESC, n.id DESC LIMIT ",
+                )
                 .push_bind(limit)
                 .push(
                     ")
-                 SELECT h.id, h.title, h.entry_date, h.tags,
+                 SELECT h.id, h.title, h.entry_date, h.tags, h.considered,
                         -- ts_headline drops anything that looks like an HTML tag, but a journal's
                         -- '<b>' is text: '<' is hidden from it (as U+E002) and put back after.
                         replace(ts_headline('quire', replace(h.body, '<', chr(57346)), q.query,
                           'StartSel=' || chr(57344) || ', StopSel=' || chr(57345)
                           || ', MaxWords=16, MinWords=6, ShortWord=1, MaxFragments=1, FragmentDelimiter=…'),
                           chr(57346), '<') AS snippet
-                 FROM hits h, q
+                 FROM best h, q
                  ORDER BY h.rank DESC, h.entry_date DESC, h.id DESC",
                 );
-            q.build_query_as().fetch_all(p).await
+            q.build_query_as().fetch_all(p).await?
         }
-    }
+    };
+    let capped = rows.first().is_some_and(|r| r.considered > SEARCH_RANKED);
+    Ok((
+        rows.into_iter()
+            .map(|r| SearchRow {
+                id: r.id,
+                title: r.title,
+                entry_date: r.entry_date,
+                tags: r.tags,
+                snippet: r.snippet,
+            })
+            .collect(),
+        capped,
+    ))
+}
+
+/// A search row with how many matches were ranked (the same on every row).
+#[derive(sqlx::FromRow)]
+struct SearchRowRanked {
+    id: i64,
+    title: String,
+    entry_date: String,
+    tags: String,
+    considered: i64,
+    snippet: String,
 }
 
 /// Tags of live entries, with how many entries carry each, most used first.

@@ -5,7 +5,7 @@
 use crate::components::guard::RequireUser;
 use crate::components::notice::ErrorNotice;
 use crate::entries::{
-    display_title, list_entries, search_entries, EntryListPage, EntrySummary, SearchHit,
+    display_title, list_entries, search_entries, EntryListPage, EntrySummary, SearchResults,
 };
 use crate::session::SessionUser;
 use leptos::prelude::*;
@@ -112,7 +112,7 @@ fn Journal() -> impl IntoView {
                     let q = query.get_untracked();
                     match page.await {
                         Ok(Results::List(list)) => view! { <EntryList list query=q/> }.into_any(),
-                        Ok(Results::Search(hits)) => view! { <SearchResults hits query=q/> }.into_any(),
+                        Ok(Results::Search(results)) => view! { <SearchResultList results query=q/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
@@ -130,7 +130,7 @@ fn Journal() -> impl IntoView {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Results {
     List(EntryListPage),
-    Search(Vec<SearchHit>),
+    Search(SearchResults),
 }
 
 #[component]
@@ -238,7 +238,11 @@ pub fn TagLinks(tags: Vec<String>) -> impl IntoView {
 }
 
 #[component]
-fn SearchResults(hits: Vec<SearchHit>, query: JournalQuery) -> impl IntoView {
+fn SearchResultList(results: SearchResults, query: JournalQuery) -> impl IntoView {
+    let SearchResults {
+        hits,
+        only_newest_ranked,
+    } = results;
     let count = hits.len();
     if hits.is_empty() {
         return view! {
@@ -251,6 +255,12 @@ fn SearchResults(hits: Vec<SearchHit>, query: JournalQuery) -> impl IntoView {
     }
     view! {
         <p class="result-count">{format!("{count} {} for “{}”", if count == 1 { "entry" } else { "entries" }, query.q)}</p>
+        {only_newest_ranked.then(|| view! {
+            <p class="hint">{format!(
+                "Many entries match: these are the best among the newest {}. Add a word, a tag or dates to find older ones.",
+                crate::entries::SEARCH_RANKED
+            )}</p>
+        })}
         <ol class="entry-list" aria-label="Search results">
             {hits.into_iter().map(|hit| view! {
                 <EntryCard id=hit.id title=hit.title entry_date=hit.entry_date date_label=hit.date_label tags=hit.tags>
