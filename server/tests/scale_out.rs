@@ -101,6 +101,79 @@ async fn journeys_span_instances(extra: &[(&str, &str)]) {
     assert_eq!(bob_b.me().await, None, "disabled on A: anonymous on B");
 }
 
+/// An instance keeps the sessions it wrote in memory; every change made on another instance is
+/// still seen at the very next request there.
+async fn kept_sessions_follow_changes_made_elsewhere(extra: &[(&str, &str)]) {
+    let provider = TestProvider::start().await;
+    let (a, b) = two_instances(&provider, extra).await;
+    let admin = Browser::new(&a);
+    admin.login_as(&provider, TestUser::admin()).await;
+    let action = |id: i64, action: &'static str| {
+        let admin = &admin;
+        async move {
+            let (status, body) = admin
+                .call(
+                    "admin/user-action",
+                    &[("id", &id.to_string()), ("action", action)],
+                )
+                .await;
+            assert!(status.is_success(), "{action}: {status} {body}");
+        }
+    };
+
+    // Bob's login completes on B: B wrote his session, and keeps it.
+    let bob_a = Browser::new(&a);
+    let bob_b = bob_a.via(&b);
+    provider.set_user(TestUser::bob());
+    let authorize = bob_a.start_login("/journal").await;
+    let callback = bob_a.authorize(&authorize).await;
+    let landed = bob_b.get(&bob_b.url(&common::path_of(&callback))).await;
+    assert!(landed.status().is_redirection(), "{}", landed.status());
+    let bob_id = bob_b.me().await.expect("logged in on B").id;
+
+    // A role change rewrites the session on A; B's next request sees it, both ways.
+    action(bob_id, "promote").await;
+    assert_eq!(
+        bob_b.me().await.map(|u| u.role),
+        Some(app::session::Role::Admin),
+        "promoted on A: admin on B at once"
+    );
+    action(bob_id, "demote").await;
+    assert_eq!(
+        bob_b.me().await.map(|u| u.role),
+        Some(app::session::Role::User),
+        "demoted on A: no longer admin on B at once"
+    );
+    let (status, _) = bob_b.call("admin/users", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "and B refuses admin work");
+
+    // Signing Bob out everywhere on A ends the session B kept.
+    action(bob_id, "sign_out").await;
+    assert_eq!(bob_b.me().await, None, "signed out on A: anonymous on B");
+
+    // Logging out on A ends a session that B wrote and keeps.
+    let again_a = Browser::new(&a);
+    let again_b = again_a.via(&b);
+    provider.set_user(TestUser::bob());
+    let authorize = again_a.start_login("/journal").await;
+    let callback = again_a.authorize(&authorize).await;
+    again_b.get(&again_b.url(&common::path_of(&callback))).await;
+    assert!(again_b.me().await.is_some(), "logged in on B");
+    let res = again_a.post_form("/api/auth/logout", "").await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(again_b.me().await, None, "logged out on A: anonymous on B");
+}
+
+#[tokio::test]
+async fn kept_sessions_follow_changes_made_on_another_instance_with_sessions_in_the_database() {
+    kept_sessions_follow_changes_made_elsewhere(&[]).await;
+}
+
+#[tokio::test]
+async fn kept_sessions_follow_changes_made_on_another_instance_with_sessions_in_redis() {
+    kept_sessions_follow_changes_made_elsewhere(&[("QUIRE_SESSION_STORE", REDIS)]).await;
+}
+
 #[tokio::test]
 async fn journeys_span_instances_with_sessions_in_the_database() {
     journeys_span_instances(&[]).await;

@@ -20,24 +20,58 @@
 //! Every write of a logged-in record goes through [`IndexedStore::save`]/`create`, including the
 //! role rewrite of [`IndexedStore::set_role`]: each checks before writing and again after, and
 //! deletes the record if a revocation came in between.
+//!
+//! **The in-memory copies.** Loading a record is a round trip to the store and a decode, on every
+//! request. So each instance keeps the logged-in records it wrote itself, each with the random
+//! `user_sessions.version` it wrote beside it, and the account check on load (which runs anyway)
+//! also reads the session's current version: when it is the one kept, the kept record is the
+//! stored one and is used; when it is not (another instance or the command line saved the session
+//! since), or the row is gone (logged out anywhere), the kept copy is dropped and the record is
+//! loaded from the store as before. So a copy is never used after any change to its session, and
+//! revocation stays exact on every instance: a hit is one query instead of two, a miss costs what
+//! a load always did.
 
 use super::ssr::{unix_now, AuthState, AUTH_KEY};
 use super::Role;
 use crate::db::Pool;
 use crate::{on_pool, on_tx};
 use async_trait::async_trait;
+use hashlink::LruCache;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 /// A session store (of any kind), indexed by account. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct IndexedStore {
     /// Where the records live: tower-sessions' SQLite or PostgreSQL store, or Redis.
     inner: Arc<dyn SessionStore>,
     /// Where the index and the accounts live.
     db: Pool,
+    /// Logged-in records this instance wrote, with the version it wrote (see the module docs).
+    kept: Arc<Mutex<LruCache<Id, Kept>>>,
+}
+
+impl std::fmt::Debug for IndexedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexedStore")
+            .field("inner", &self.inner)
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many logged-in records an instance keeps in memory (a few KiB each, most of it the ID
+/// token); the least recently used go first.
+const KEPT_SESSIONS: usize = 10_000;
+
+/// A record as this instance wrote it, the person in it, and the version it wrote.
+#[derive(Clone)]
+struct Kept {
+    record: Record,
+    auth: AuthState,
+    version: i64,
 }
 
 fn backend(err: sqlx::Error) -> session_store::Error {
@@ -57,7 +91,60 @@ impl IndexedStore {
         IndexedStore {
             inner: Arc::new(inner),
             db,
+            kept: Arc::new(Mutex::new(LruCache::new(KEPT_SESSIONS))),
         }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, LruCache<Id, Kept>> {
+        // A panic while holding the lock leaves nothing half-written (every operation on the map
+        // is a single insert, get or remove), so a poisoned lock is still good to use.
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn keep(&self, record: &Record, auth: &AuthState, version: i64) {
+        self.kept().insert(
+            record.id,
+            Kept {
+                record: record.clone(),
+                auth: auth.clone(),
+                version,
+            },
+        );
+    }
+
+    fn forget(&self, id: &Id) {
+        self.kept().remove(id);
+    }
+
+    /// The account check of [`Self::account_allows`], and the session's version in the index
+    /// (`None` when it has no index row: logged out, revoked, or never indexed), in one query.
+    async fn check_kept(
+        &self,
+        id: &Id,
+        auth: &AuthState,
+    ) -> session_store::Result<(bool, Option<i64>)> {
+        if auth.session_key.is_empty() {
+            return Ok((false, None));
+        }
+        let row: Option<(bool, Option<i64>)> =
+            on_pool!(&self.db, |p| {
+                sqlx::query_as(
+            "SELECT u.disabled_at IS NULL AND u.sessions_valid_from <= $2 AND u.session_key = $3,
+                    (SELECT s.version FROM user_sessions s
+                     WHERE s.session_id = $4 AND s.user_id = u.id)
+             FROM users u WHERE u.id = $1",
+        )
+        .bind(auth.user.id)
+        .bind(auth.logged_in_at)
+        .bind(&auth.session_key)
+        .bind(id.to_string())
+        .fetch_optional(p)
+        .await
+            })
+            .map_err(backend)?;
+        Ok(row.unwrap_or((false, None)))
     }
 
     /// Whether the record store answers (readiness): loading a session id that does not exist.
@@ -88,24 +175,32 @@ impl IndexedStore {
 
     /// Deletes a record the account no longer allows, and its index row.
     async fn discard(&self, id: &Id) -> session_store::Result<()> {
+        self.forget(id);
         self.inner.delete(id).await?;
         self.unindex(id).await
     }
 
-    async fn index(&self, record: &Record, auth: &AuthState) -> session_store::Result<()> {
+    /// Lists the record under its account, with a new version (returned): any copy of the record
+    /// that another instance keeps is stale from now on.
+    async fn index(&self, record: &Record, auth: &AuthState) -> session_store::Result<i64> {
         let last_seen = chrono::DateTime::from_timestamp(auth.last_seen, 0)
             .unwrap_or_default()
             .to_rfc3339();
+        // Random, so two instances never write the same version for different contents; never 0
+        // (the version of rows written before versions existed).
+        let version = rand::random::<i64>() | 1;
         let mut tx = self.db.begin_write().await.map_err(backend)?;
         on_tx!(&mut tx, |c| sqlx::query(
-            "INSERT INTO user_sessions (session_id, user_id, logged_in_at, expires_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (session_id) DO UPDATE SET expires_at = excluded.expires_at",
+            "INSERT INTO user_sessions (session_id, user_id, logged_in_at, expires_at, version)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (session_id)
+             DO UPDATE SET expires_at = excluded.expires_at, version = excluded.version",
         )
         .bind(record.id.to_string())
         .bind(auth.user.id)
         .bind(auth.logged_in_at)
         .bind(record.expiry_date.unix_timestamp())
+        .bind(version)
         .execute(c)
         .await
         .map(|done| done.rows_affected()))
@@ -119,7 +214,8 @@ impl IndexedStore {
         .await
         .map(|done| done.rows_affected()))
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        Ok(version)
     }
 
     async fn unindex(&self, id: &Id) -> session_store::Result<()> {
@@ -160,6 +256,7 @@ impl IndexedStore {
         .map_err(backend)?;
         let ids = self.session_ids(user_id).await?;
         for id in &ids {
+            self.forget(id);
             self.inner.delete(id).await?;
         }
         on_pool!(&self.db, |p| sqlx::query(
@@ -229,7 +326,9 @@ impl SessionStore for IndexedStore {
             Some(auth) if !self.account_allows(&auth).await? => Ok(()),
             Some(auth) => {
                 self.inner.create(record).await?;
-                self.index(record, &auth).await
+                let version = self.index(record, &auth).await?;
+                self.keep(record, &auth, version);
+                Ok(())
             }
             None => self.inner.create(record).await,
         }
@@ -242,20 +341,50 @@ impl SessionStore for IndexedStore {
                 self.discard(&record.id).await
             }
             Some(auth) => {
+                self.forget(&record.id);
                 self.inner.save(record).await?;
-                self.index(record, &auth).await?;
+                let version = self.index(record, &auth).await?;
                 // A revocation between the check above and the save would otherwise be undone
                 // (it marks the account before deleting): look again, and finish it if so.
                 if !self.account_allows(&auth).await? {
                     self.discard(&record.id).await?;
+                } else {
+                    // Kept with the version written here: should a concurrent save of the same
+                    // session have written another since, the versions differ and the next load
+                    // goes to the store.
+                    self.keep(record, &auth, version);
                 }
                 Ok(())
             }
-            None => self.inner.save(record).await,
+            None => {
+                self.forget(&record.id);
+                self.inner.save(record).await
+            }
         }
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let kept = self.kept().get(session_id).cloned();
+        if let Some(kept) = kept {
+            let (allowed, version) = self.check_kept(session_id, &kept.auth).await?;
+            if !allowed {
+                tracing::info!(
+                    user_id = kept.auth.user.id,
+                    "session refused: its account no longer allows it"
+                );
+                if let Err(e) = self.discard(session_id).await {
+                    tracing::warn!(error = %e, "could not delete a refused session");
+                }
+                return Ok(None);
+            }
+            if version == Some(kept.version)
+                && kept.record.expiry_date > time::OffsetDateTime::now_utc()
+            {
+                return Ok(Some(kept.record));
+            }
+            // Changed elsewhere since, logged out, or expired: the store has the truth.
+            self.forget(session_id);
+        }
         let Some(record) = self.inner.load(session_id).await? else {
             return Ok(None);
         };
@@ -277,6 +406,7 @@ impl SessionStore for IndexedStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        self.forget(session_id);
         self.inner.delete(session_id).await?;
         self.unindex(session_id).await
     }
