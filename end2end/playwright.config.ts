@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 
-// The browser suite runs against the release build (`cargo leptos build --release --split`) and the
+// The browser suite runs against the release build (`cargo leptos build --release --split --precompress`) and the
 // development OpenID provider, on ports of their own so a running `.ci/start` does not clash.
 export const APP_URL = 'http://127.0.0.1:3100';
 export const PROVIDER_URL = 'http://localhost:5557';

@@ -10,6 +10,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of the system allocator: a page render allocates many small strings and
+/// frees them at once, and glibc's malloc/free were a fifth of a journal page's CPU profile
+/// (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How long requests in flight at shutdown may take to finish before the process exits anyway.
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
