@@ -266,6 +266,11 @@ def oha(url, headers, seconds, rate, method="GET", body=None):
     bad = {c: n for c, n in codes.items() if not c.startswith("2")}
     if bad:
         raise SystemExit(f"{url}: error statuses at half load: {bad}")
+    # Requests still in flight when the run's time is up are cut off; anything else is a failure.
+    failed = {e: n for e, n in (out.get("errorDistribution") or {}).items()
+              if e != "aborted due to deadline"}
+    if failed:
+        raise SystemExit(f"{url}: failed requests at half load: {failed}")
     return {"p50_ms": pct["p50"] * 1000, "p99_ms": pct["p99"] * 1000,
             "achieved_rps": out["summary"]["requestsPerSec"]}
 
@@ -386,7 +391,7 @@ def main():
         "QUIRE_LISTEN": "127.0.0.1:{port}",
         "QUIRE_PUBLIC_URL": "http://127.0.0.1:{port}",
         "LEPTOS_SITE_ROOT": str(TARGET / "site"),
-        "QUIRE_PREVIEWS_PER_MINUTE": "1000000",
+        "QUIRE_REGISTRATIONS_PER_HOUR": "1000",
     }
     quire_bin = str(TARGET / "release" / "server")
     quire = Server("quire-setup", [quire_bin], env, cwd=work)
@@ -498,7 +503,10 @@ def bars(r):
         ("page 1,000 ≤ 1.1× page 1 (time per request)",
          rate["journal"]["rps"] / rate["page1000"]["rps"], 1.1, "<="),
     ]
-    worst = max((row["p99_ms"] / row["p50_ms"], row["what"]) for row in r["rows"])
+    # Quire's rows only: the ceilings' own spread (oha near its limit at 100,000 req/s for the
+    # bare handler) is shown in the table for comparison.
+    worst = max((row["p99_ms"] / row["p50_ms"], row["what"]) for row in r["rows"]
+                if row["key"] not in ("axum", "leptos"))
     out.append((f"p99 ≤ 3× p50 at half load (worst: {worst[1]})", worst[0], 3.0, "<="))
     out.append(("search matching most ≤ 20 ms server time (ms)",
                 r["search_server_ms"]["most"]["p50_ms"], 20.0, "<="))

@@ -30,6 +30,8 @@ pub mod limits;
 #[cfg(feature = "ssr")]
 pub mod move_db;
 #[cfg(feature = "ssr")]
+pub mod render_memo;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use components::flash::{AccountNotices, FlashBanner};

@@ -284,10 +284,16 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
             "/export/markdown.zip",
             get(app::entries::transfer::export_markdown),
         )
-        .leptos_routes_with_context(&state, routes, || (), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
+        // Each page render shares the answers of its read-only server functions (app::render_memo).
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            || leptos::prelude::provide_context(app::render_memo::RenderMemo::default()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

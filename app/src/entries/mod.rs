@@ -268,54 +268,57 @@ pub struct CalendarYear {
 /// The calendar heatmap of one year (the current one by default).
 #[server(prefix = "/api", endpoint = "entries/calendar")]
 pub async fn calendar(year: Option<i32>) -> Result<CalendarYear, AppError> {
-    use chrono::Datelike;
-    let (user_id, state) = server::context().await?;
-    let year = year.unwrap_or_else(|| chrono::Utc::now().year());
-    if !(1900..=2100).contains(&year) {
-        return Err(AppError::Invalid(vec![FieldError::new(
-            "year",
-            "The year must be between 1900 and 2100.",
-        )]));
-    }
-    let first = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or(AppError::NotFound)?;
-    let last = chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or(AppError::NotFound)?;
-    let counts = repo::day_counts(
-        &state.db,
-        user_id,
-        &first.format("%Y-%m-%d").to_string(),
-        &last.format("%Y-%m-%d").to_string(),
-    )
-    .await
-    .map_err(|e| server::db_error("reading the calendar", e))?;
-    let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
-    let offset = first.weekday().num_days_from_monday();
-    let mut days = Vec::new();
-    let mut months = Vec::new();
-    let mut day = first;
-    while day <= last {
-        let index = day.ordinal0() + offset;
-        let (col, row) = (index / 7, index % 7);
-        if day.day() == 1 {
-            months.push((day.format("%b").to_string(), col));
+    crate::render_memo::once(format!("entries/calendar {year:?}"), || async move {
+        use chrono::Datelike;
+        let (user_id, state) = server::context().await?;
+        let year = year.unwrap_or_else(|| chrono::Utc::now().year());
+        if !(1900..=2100).contains(&year) {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "year",
+                "The year must be between 1900 and 2100.",
+            )]));
         }
-        let date = day.format("%Y-%m-%d").to_string();
-        let count = counts.get(&date).copied().unwrap_or(0);
-        days.push(CalendarDay {
-            label: day.format("%a %-d %b %Y").to_string(),
-            date,
-            count,
-            col,
-            row,
-        });
-        day = day.succ_opt().ok_or(AppError::NotFound)?;
-    }
-    Ok(CalendarYear {
-        year,
-        total: counts.values().sum(),
-        days_written: counts.len(),
-        days,
-        months,
+        let first = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or(AppError::NotFound)?;
+        let last = chrono::NaiveDate::from_ymd_opt(year, 12, 31).ok_or(AppError::NotFound)?;
+        let counts = repo::day_counts(
+            &state.db,
+            user_id,
+            &first.format("%Y-%m-%d").to_string(),
+            &last.format("%Y-%m-%d").to_string(),
+        )
+        .await
+        .map_err(|e| server::db_error("reading the calendar", e))?;
+        let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
+        let offset = first.weekday().num_days_from_monday();
+        let mut days = Vec::new();
+        let mut months = Vec::new();
+        let mut day = first;
+        while day <= last {
+            let index = day.ordinal0() + offset;
+            let (col, row) = (index / 7, index % 7);
+            if day.day() == 1 {
+                months.push((day.format("%b").to_string(), col));
+            }
+            let date = day.format("%Y-%m-%d").to_string();
+            let count = counts.get(&date).copied().unwrap_or(0);
+            days.push(CalendarDay {
+                label: day.format("%a %-d %b %Y").to_string(),
+                date,
+                count,
+                col,
+                row,
+            });
+            day = day.succ_opt().ok_or(AppError::NotFound)?;
+        }
+        Ok(CalendarYear {
+            year,
+            total: counts.values().sum(),
+            days_written: counts.len(),
+            days,
+            months,
+        })
     })
+    .await
 }
 
 /// The report of this person's last import, if any.
@@ -531,73 +534,80 @@ pub async fn list_entries(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<EntryListPage, AppError> {
-    let (user_id, state) = server::context().await?;
-    let filters = server::filters(tag, from, to)?;
-    let cursor = match (
-        before.as_deref().and_then(decode_cursor),
-        after.as_deref().and_then(decode_cursor),
-    ) {
-        (Some((date, id)), _) => Some(repo::Cursor::Older { date, id }),
-        (None, Some((date, id))) => Some(repo::Cursor::Newer { date, id }),
-        _ => None,
-    };
-    let mut rows = repo::list(&state.db, user_id, cursor.as_ref(), &filters, PAGE_SIZE)
-        .await
-        .map_err(|e| server::db_error("listing entries", e))?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    let (has_older, has_newer) = match &cursor {
-        None => (more, false),
-        Some(repo::Cursor::Older { .. }) => (more, true),
-        Some(repo::Cursor::Newer { .. }) => (true, more),
-    };
-    if more {
-        // The extra row is the oldest when paging older, the newest when paging newer.
-        if matches!(cursor, Some(repo::Cursor::Newer { .. })) {
-            rows.remove(0);
-        } else {
-            rows.pop();
+    let key = format!("entries/list {before:?} {after:?} {tag:?} {from:?} {to:?}");
+    crate::render_memo::once(key, || async move {
+        let (user_id, state) = server::context().await?;
+        let filters = server::filters(tag, from, to)?;
+        let cursor = match (
+            before.as_deref().and_then(decode_cursor),
+            after.as_deref().and_then(decode_cursor),
+        ) {
+            (Some((date, id)), _) => Some(repo::Cursor::Older { date, id }),
+            (None, Some((date, id))) => Some(repo::Cursor::Newer { date, id }),
+            _ => None,
+        };
+        let mut rows = repo::list(&state.db, user_id, cursor.as_ref(), &filters, PAGE_SIZE)
+            .await
+            .map_err(|e| server::db_error("listing entries", e))?;
+        let more = rows.len() as i64 > PAGE_SIZE;
+        let (has_older, has_newer) = match &cursor {
+            None => (more, false),
+            Some(repo::Cursor::Older { .. }) => (more, true),
+            Some(repo::Cursor::Newer { .. }) => (true, more),
+        };
+        if more {
+            // The extra row is the oldest when paging older, the newest when paging newer.
+            if matches!(cursor, Some(repo::Cursor::Newer { .. })) {
+                rows.remove(0);
+            } else {
+                rows.pop();
+            }
         }
-    }
-    let older = has_older
-        .then(|| rows.last().map(|r| encode_cursor(&r.entry_date, r.id)))
-        .flatten();
-    let newer = has_newer
-        .then(|| rows.first().map(|r| encode_cursor(&r.entry_date, r.id)))
-        .flatten();
-    Ok(EntryListPage {
-        entries: rows
-            .into_iter()
-            .map(|r| EntrySummary {
-                id: r.id,
-                title: r.title,
-                date_label: server::date_label(&r.entry_date),
-                entry_date: r.entry_date,
-                excerpt: r.excerpt,
-                tags: split_tags(&r.tags),
-            })
-            .collect(),
-        older,
-        newer,
+        let older = has_older
+            .then(|| rows.last().map(|r| encode_cursor(&r.entry_date, r.id)))
+            .flatten();
+        let newer = has_newer
+            .then(|| rows.first().map(|r| encode_cursor(&r.entry_date, r.id)))
+            .flatten();
+        Ok(EntryListPage {
+            entries: rows
+                .into_iter()
+                .map(|r| EntrySummary {
+                    id: r.id,
+                    title: r.title,
+                    date_label: server::date_label(&r.entry_date),
+                    entry_date: r.entry_date,
+                    excerpt: r.excerpt,
+                    tags: split_tags(&r.tags),
+                })
+                .collect(),
+            older,
+            newer,
+        })
     })
+    .await
 }
 
 /// An entry to read, rendered.
 #[server(prefix = "/api", endpoint = "entries/get")]
 pub async fn get_entry(id: i64) -> Result<EntryView, AppError> {
-    let (user_id, state) = server::context().await?;
-    let entry = repo::get(&state.db, user_id, id)
-        .await
-        .map_err(|e| server::db_error("reading an entry", e))?;
-    let entry = entry.ok_or(AppError::NotFound)?;
-    Ok(EntryView {
-        id: entry.id,
-        title: entry.title,
-        date_label: server::date_label(&entry.entry_date),
-        entry_date: entry.entry_date,
-        tags: split_tags(&entry.tags),
-        body_html: markdown::render(&entry.body),
-        updated_at: entry.updated_at,
+    crate::render_memo::once(format!("entries/get {id}"), || async move {
+        let (user_id, state) = server::context().await?;
+        let entry = repo::get(&state.db, user_id, id)
+            .await
+            .map_err(|e| server::db_error("reading an entry", e))?;
+        let entry = entry.ok_or(AppError::NotFound)?;
+        Ok(EntryView {
+            id: entry.id,
+            title: entry.title,
+            date_label: server::date_label(&entry.entry_date),
+            entry_date: entry.entry_date,
+            tags: split_tags(&entry.tags),
+            body_html: markdown::render(&entry.body),
+            updated_at: entry.updated_at,
+        })
     })
+    .await
 }
 
 /// An entry as the editor needs it.
@@ -797,32 +807,35 @@ pub async fn empty_trash() -> Result<u64, AppError> {
 /// The person's trash, most recently deleted first.
 #[server(prefix = "/api", endpoint = "entries/trash")]
 pub async fn list_trash() -> Result<Vec<TrashItem>, AppError> {
-    let (user_id, state) = server::context().await?;
-    let rows = repo::list_trash(&state.db, user_id)
-        .await
-        .map_err(|e| server::db_error("listing the trash", e))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let deleted = chrono::DateTime::parse_from_rfc3339(&r.deleted_at).ok();
-            TrashItem {
-                id: r.id,
-                title: r.title,
-                entry_date: r.entry_date,
-                excerpt: r.excerpt,
-                deleted_on: deleted
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default(),
-                purged_on: deleted
-                    .map(|d| {
-                        (d + chrono::Duration::days(TRASH_DAYS))
-                            .format("%Y-%m-%d")
-                            .to_string()
-                    })
-                    .unwrap_or_default(),
-            }
-        })
-        .collect())
+    crate::render_memo::once("entries/trash".to_owned(), || async move {
+        let (user_id, state) = server::context().await?;
+        let rows = repo::list_trash(&state.db, user_id)
+            .await
+            .map_err(|e| server::db_error("listing the trash", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let deleted = chrono::DateTime::parse_from_rfc3339(&r.deleted_at).ok();
+                TrashItem {
+                    id: r.id,
+                    title: r.title,
+                    entry_date: r.entry_date,
+                    excerpt: r.excerpt,
+                    deleted_on: deleted
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .unwrap_or_default(),
+                    purged_on: deleted
+                        .map(|d| {
+                            (d + chrono::Duration::days(TRASH_DAYS))
+                                .format("%Y-%m-%d")
+                                .to_string()
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Full-text search over titles and bodies, best matches first (among the newest
@@ -834,44 +847,51 @@ pub async fn search_entries(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<SearchResults, AppError> {
-    let (user_id, state) = server::context().await?;
-    let filters = server::filters(tag, from, to)?;
-    let Some(query) = search::SearchQuery::parse(&q) else {
-        return Err(AppError::Invalid(vec![FieldError::new(
-            "q",
-            "Type a word to search for.",
-        )]));
-    };
-    let (rows, only_newest_ranked) = repo::search(&state.db, user_id, &query, &filters, 50)
-        .await
-        .map_err(|e| server::db_error("searching", e))?;
-    Ok(SearchResults {
-        hits: rows
-            .into_iter()
-            .map(|r| SearchHit {
-                id: r.id,
-                title: r.title,
-                date_label: server::date_label(&r.entry_date),
-                entry_date: r.entry_date,
-                tags: split_tags(&r.tags),
-                snippet: snippet_parts(&r.snippet),
-            })
-            .collect(),
-        only_newest_ranked,
+    let key = format!("entries/search {q:?} {tag:?} {from:?} {to:?}");
+    crate::render_memo::once(key, || async move {
+        let (user_id, state) = server::context().await?;
+        let filters = server::filters(tag, from, to)?;
+        let Some(query) = search::SearchQuery::parse(&q) else {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "q",
+                "Type a word to search for.",
+            )]));
+        };
+        let (rows, only_newest_ranked) = repo::search(&state.db, user_id, &query, &filters, 50)
+            .await
+            .map_err(|e| server::db_error("searching", e))?;
+        Ok(SearchResults {
+            hits: rows
+                .into_iter()
+                .map(|r| SearchHit {
+                    id: r.id,
+                    title: r.title,
+                    date_label: server::date_label(&r.entry_date),
+                    entry_date: r.entry_date,
+                    tags: split_tags(&r.tags),
+                    snippet: snippet_parts(&r.snippet),
+                })
+                .collect(),
+            only_newest_ranked,
+        })
     })
+    .await
 }
 
 /// The person's tags with how many entries carry each.
 #[server(prefix = "/api", endpoint = "entries/tags")]
 pub async fn list_tags() -> Result<Vec<TagCount>, AppError> {
-    let (user_id, state) = server::context().await?;
-    let rows = repo::tag_counts(&state.db, user_id)
-        .await
-        .map_err(|e| server::db_error("counting tags", e))?;
-    Ok(rows
-        .into_iter()
-        .map(|(tag, count)| TagCount { tag, count })
-        .collect())
+    crate::render_memo::once("entries/tags".to_owned(), || async move {
+        let (user_id, state) = server::context().await?;
+        let rows = repo::tag_counts(&state.db, user_id)
+            .await
+            .map_err(|e| server::db_error("counting tags", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(tag, count)| TagCount { tag, count })
+            .collect())
+    })
+    .await
 }
 
 /// Renders Markdown exactly as the entry page will (sanitised), for the editor's preview.

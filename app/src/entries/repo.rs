@@ -545,7 +545,7 @@ pub async fn list(
 ///
 /// SQLite: FTS5 walks the matches newest first (rowid order, which the index reads directly),
 /// ranks up to [`SEARCH_RANKED`] of them with `bm25` (titles weighted five times the body), and
-/// only the returned rows get a snippet. PostgreSQL: the stored `search_vector` (title weight A,
+/// only the returned rows get a snippet (in one more pass over that range of matches). PostgreSQL: the stored `search_vector` (title weight A,
 /// body weight B, GIN index); the newest matches are ranked by `ts_rank_cd`, and the headline is
 /// computed only for the rows of the returned page.
 pub async fn search(
@@ -589,11 +589,18 @@ pub async fn search(
                     ")
                  SELECT b.id, b.title, b.entry_date, b.tags, b.considered,
                         snippet(entries_fts, -1, char(57344), char(57345), '…', 16) AS snippet -- SNIPPET_OPEN, SNIPPET_CLOSE
-                 FROM best b JOIN entries_fts ON entries_fts.rowid = b.id
+                 -- Snippets need the full-text cursor. Looking each returned row up by rowid
+                 -- would run the whole query again per row (about 2 ms each for common words);
+                 -- one pass over the matches between the oldest and newest returned row (at
+                 -- most the ranked ones) computes them only for the rows that are returned.
+                 FROM entries_fts CROSS JOIN best b ON b.id = entries_fts.rowid
                  WHERE entries_fts MATCH ",
                 )
                 .push_bind(query.to_fts5())
-                .push(" ORDER BY b.rank, b.entry_date DESC, b.id DESC");
+                .push(
+                    " AND entries_fts.rowid BETWEEN (SELECT MIN(id) FROM best) AND (SELECT MAX(id) FROM best)
+                 ORDER BY b.rank, b.entry_date DESC, b.id DESC",
+                );
             q.build_query_as().fetch_all(p).await?
         }
         Pool::Postgres(p) => {

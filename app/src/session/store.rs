@@ -128,9 +128,8 @@ impl IndexedStore {
         if auth.session_key.is_empty() {
             return Ok((false, None));
         }
-        let row: Option<(bool, Option<i64>)> =
-            on_pool!(&self.db, |p| {
-                sqlx::query_as(
+        let row: Option<(bool, Option<i64>)> = on_pool!(&self.db, |p| {
+            sqlx::query_as(
             "SELECT u.disabled_at IS NULL AND u.sessions_valid_from <= $2 AND u.session_key = $3,
                     (SELECT s.version FROM user_sessions s
                      WHERE s.session_id = $4 AND s.user_id = u.id)
@@ -142,8 +141,8 @@ impl IndexedStore {
         .bind(id.to_string())
         .fetch_optional(p)
         .await
-            })
-            .map_err(backend)?;
+        })
+        .map_err(backend)?;
         Ok(row.unwrap_or((false, None)))
     }
 
