@@ -172,6 +172,15 @@ impl IndexedStore {
         Ok(valid.unwrap_or(false))
     }
 
+    /// Ends a session whose account no longer allows it (revoked, deleted, or another account
+    /// now). Should the delete fail, the record is still refused at every request.
+    async fn refuse(&self, id: &Id, user_id: i64) {
+        tracing::info!(user_id, "session refused: its account no longer allows it");
+        if let Err(e) = self.discard(id).await {
+            tracing::warn!(error = %e, "could not delete a refused session");
+        }
+    }
+
     /// Deletes a record the account no longer allows, and its index row.
     async fn discard(&self, id: &Id) -> session_store::Result<()> {
         self.forget(id);
@@ -367,13 +376,7 @@ impl SessionStore for IndexedStore {
         if let Some(kept) = kept {
             let (allowed, version) = self.check_kept(session_id, &kept.auth).await?;
             if !allowed {
-                tracing::info!(
-                    user_id = kept.auth.user.id,
-                    "session refused: its account no longer allows it"
-                );
-                if let Err(e) = self.discard(session_id).await {
-                    tracing::warn!(error = %e, "could not delete a refused session");
-                }
+                self.refuse(session_id, kept.auth.user.id).await;
                 return Ok(None);
             }
             if version == Some(kept.version)
@@ -389,15 +392,7 @@ impl SessionStore for IndexedStore {
         };
         match auth_of(&record) {
             Some(auth) if !self.account_allows(&auth).await? => {
-                // Revoked, deleted, or another account now: the session is over. (Should the
-                // delete fail, the record is still refused here at every request.)
-                tracing::info!(
-                    user_id = auth.user.id,
-                    "session refused: its account no longer allows it"
-                );
-                if let Err(e) = self.discard(session_id).await {
-                    tracing::warn!(error = %e, "could not delete a refused session");
-                }
+                self.refuse(session_id, auth.user.id).await;
                 Ok(None)
             }
             _ => Ok(Some(record)),
