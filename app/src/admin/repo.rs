@@ -538,20 +538,22 @@ pub fn utc_minute(unix: i64) -> String {
 }
 
 /// Makes the token, voids the request, tells the owner when the account already had a way in,
-/// and records who did it — inside the caller's transaction.
-async fn issue_in(
-    tx: &mut Tx,
+/// records who did it, and commits the caller's transaction; refused (nothing committed) when the
+/// account has no password to set.
+async fn issue(
+    mut tx: Tx,
     actor: &Actor,
-    target: &UserRow,
+    target: UserRow,
     way_in: bool,
     now: i64,
     detail: &str,
     client: &ClientInfo,
-) -> Result<Option<String>, sqlx::Error> {
-    let Some(token) = crate::auth::users::issue_password_token(tx, target.id, now).await? else {
-        return Ok(None);
+) -> Result<LinkOutcome, sqlx::Error> {
+    let Some(token) = crate::auth::users::issue_password_token(&mut tx, target.id, now).await?
+    else {
+        return Ok(LinkOutcome::Refused(no_password(&target)));
     };
-    on_tx!(&mut *tx, |c| sqlx::query(
+    on_tx!(&mut tx, |c| sqlx::query(
         "DELETE FROM password_link_requests WHERE user_id = $1"
     )
     .bind(target.id)
@@ -561,7 +563,7 @@ async fn issue_in(
     if way_in {
         // The owner hears of it at their next login, whoever ends up using the link.
         crate::auth::users::add_notice(
-            tx,
+            &mut tx,
             target.id,
             &format!(
                 "An administrator issued a set-password link for your account on {}. Whoever opens it within 7 days can choose a new password for your account. If you did not ask for one, tell an admin.",
@@ -576,8 +578,9 @@ async fn issue_in(
             person_label(&target.display_name, target.email.as_deref()),
         )
         .detail(detail);
-    record(tx, &event, client).await?;
-    Ok(Some(token))
+    record(&mut tx, &event, client).await?;
+    tx.commit().await?;
+    Ok(LinkOutcome::Issued { token, target })
 }
 
 fn no_password(target: &UserRow) -> String {
@@ -608,13 +611,7 @@ pub async fn request_password_link(
     }
     if !way_in {
         let detail = "one-time link, valid for 7 days (the account had no way in yet)";
-        return match issue_in(&mut tx, actor, &target, false, now, detail, client).await? {
-            Some(token) => {
-                tx.commit().await?;
-                Ok(LinkOutcome::Issued { token, target })
-            }
-            None => Ok(LinkOutcome::Refused(no_password(&target))),
-        };
+        return issue(tx, actor, target, false, now, detail, client).await;
     }
     let Some(actor_id) = actor.id else {
         return Ok(LinkOutcome::Refused(
@@ -700,13 +697,7 @@ pub async fn approve_password_link(
         "approved the request of {}; one-time link, valid for 7 days",
         pending.requester_label
     );
-    match issue_in(&mut tx, actor, &target, way_in, now, &detail, client).await? {
-        Some(token) => {
-            tx.commit().await?;
-            Ok(LinkOutcome::Issued { token, target })
-        }
-        None => Ok(LinkOutcome::Refused(no_password(&target))),
-    }
+    issue(tx, actor, target, way_in, now, &detail, client).await
 }
 
 /// Withdraws (the requester) or turns down (another admin) a pending request. `Ok(None)` when
@@ -756,13 +747,7 @@ pub async fn operator_password_link(
         return Ok(LinkOutcome::NotFound);
     };
     let detail = "issued from the server’s command line; one-time link, valid for 7 days";
-    match issue_in(&mut tx, actor, &target, way_in, now, detail, client).await? {
-        Some(token) => {
-            tx.commit().await?;
-            Ok(LinkOutcome::Issued { token, target })
-        }
-        None => Ok(LinkOutcome::Refused(no_password(&target))),
-    }
+    issue(tx, actor, target, way_in, now, detail, client).await
 }
 
 /// Creates a local account without a password and its first set-password link, audited, in one
