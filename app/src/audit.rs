@@ -366,18 +366,28 @@ pub mod ssr {
 
     /// The insert every recorded event goes through (the same text on SQLite and PostgreSQL).
     const INSERT_EVENT: &str =
-        "INSERT INTO audit_log (at, action, actor_id, actor, target_id, target, detail, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        "INSERT INTO audit_log (at, action, actor_id, actor, target_id, target, detail, ip, user_agent, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
     /// Binds an event to [`INSERT_EVENT`] and runs it on `$executor` (a pool or a transaction's
-    /// connection of either backend).
+    /// connection of either backend). `$source` is the network of an anonymous refusal (what
+    /// folding counts by), `None` for every other event.
     macro_rules! insert_event {
-        ($executor:expr, $event:expr, $client:expr) => {{
+        ($executor:expr, $event:expr, $client:expr) => {
+            insert_event!(
+                $executor,
+                $event,
+                $client,
+                chrono::Utc::now(),
+                None::<String>
+            )
+        };
+        ($executor:expr, $event:expr, $client:expr, $at:expr, $source:expr) => {{
             let event: &Event = $event;
             let client: &ClientInfo = $client;
             let detail: String = event.detail.chars().take(500).collect();
             sqlx::query(INSERT_EVENT)
-                .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .bind(rfc3339($at))
                 .bind(event.action.code())
                 .bind(event.actor_id)
                 .bind(&event.actor)
@@ -386,6 +396,7 @@ pub mod ssr {
                 .bind(detail)
                 .bind(&client.ip)
                 .bind(&client.user_agent)
+                .bind($source)
                 .execute($executor)
                 .await
                 .map(|_| ())
@@ -479,26 +490,13 @@ pub mod ssr {
                 return Ok(());
             }
         }
-        let detail: String = event.detail.chars().take(500).collect();
-        on_pool!(pool, |p| {
-            sqlx::query(
-            "INSERT INTO audit_log (at, action, actor_id, actor, target_id, target, detail, ip, user_agent, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        )
-        .bind(rfc3339(now))
-        .bind(event.action.code())
-        .bind(event.actor_id)
-        .bind(&event.actor)
-        .bind(event.target_id)
-        .bind(&event.target)
-        .bind(detail)
-        .bind(&client.ip)
-        .bind(&client.user_agent)
-        .bind(&source)
-        .execute(p)
-        .await
-        .map(|_| ())
-        })?;
+        on_pool!(pool, |p| insert_event!(
+            p,
+            event,
+            client,
+            now,
+            source.clone()
+        ))?;
         Ok(())
     }
 
