@@ -113,6 +113,18 @@ pub struct Config {
     /// Audit records older than this many days are removed hourly (`QUIRE_AUDIT_RETENTION_DAYS`);
     /// `None` keeps them forever.
     pub audit_retention_days: Option<i64>,
+    /// Where photos' bytes live: `None` keeps them in the database (`QUIRE_MEDIA_DIR` unset),
+    /// so backups, `migrate-db` and several instances need nothing more.
+    pub media_dir: Option<std::path::PathBuf>,
+    /// The largest photo file accepted, in bytes (`QUIRE_PHOTO_MAX_MB`).
+    pub photo_max_bytes: u64,
+    /// Each person's photo storage, in bytes (`QUIRE_PHOTO_QUOTA_MB`).
+    pub photo_quota_bytes: u64,
+    /// The most photos one entry may hold (`QUIRE_PHOTOS_PER_ENTRY`).
+    pub photos_per_entry: usize,
+    /// The largest zip an import takes, in bytes (`QUIRE_IMPORT_MAX_MB`): a Day One export or
+    /// Quire's zip with photos. It is streamed to a temporary file, never held in memory.
+    pub import_max_bytes: u64,
 }
 
 /// Where session records are kept. The per-account session index always lives in the database.
@@ -182,6 +194,10 @@ pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 7 * 24 * 60;
 pub const DEFAULT_SESSION_MAX_HOURS: i64 = 30 * 24;
 pub const DEFAULT_REGISTRATIONS_PER_HOUR: i64 = 10;
 pub const DEFAULT_PREVIEWS_PER_MINUTE: i64 = 120;
+pub const DEFAULT_PHOTO_MAX_MB: i64 = 15;
+pub const DEFAULT_PHOTO_QUOTA_MB: i64 = 2048;
+pub const DEFAULT_PHOTOS_PER_ENTRY: i64 = 50;
+pub const DEFAULT_IMPORT_MAX_MB: i64 = 4096;
 
 impl Config {
     /// Reads `.env` (if present) and then the process environment.
@@ -387,6 +403,40 @@ impl Config {
             )?),
         };
 
+        let media_dir = match get("QUIRE_MEDIA_DIR").map(|d| d.trim().to_owned()) {
+            None => None,
+            Some(d) if d.is_empty() => None,
+            Some(d) => Some(std::path::PathBuf::from(d)),
+        };
+        const MB: u64 = 1024 * 1024;
+        let photo_max_bytes = parse_positive(
+            "QUIRE_PHOTO_MAX_MB",
+            get("QUIRE_PHOTO_MAX_MB"),
+            DEFAULT_PHOTO_MAX_MB,
+            200,
+        )? as u64
+            * MB;
+        let photo_quota_bytes = parse_positive(
+            "QUIRE_PHOTO_QUOTA_MB",
+            get("QUIRE_PHOTO_QUOTA_MB"),
+            DEFAULT_PHOTO_QUOTA_MB,
+            100 * 1024 * 1024,
+        )? as u64
+            * MB;
+        let photos_per_entry = parse_positive(
+            "QUIRE_PHOTOS_PER_ENTRY",
+            get("QUIRE_PHOTOS_PER_ENTRY"),
+            DEFAULT_PHOTOS_PER_ENTRY,
+            1000,
+        )? as usize;
+        let import_max_bytes = parse_positive(
+            "QUIRE_IMPORT_MAX_MB",
+            get("QUIRE_IMPORT_MAX_MB"),
+            DEFAULT_IMPORT_MAX_MB,
+            1024 * 1024,
+        )? as u64
+            * MB;
+
         Ok(Config {
             public_url,
             listen,
@@ -410,6 +460,11 @@ impl Config {
             registrations_per_hour,
             previews_per_minute,
             audit_retention_days,
+            media_dir,
+            photo_max_bytes,
+            photo_quota_bytes,
+            photos_per_entry,
+            import_max_bytes,
         })
     }
 

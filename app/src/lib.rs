@@ -16,6 +16,7 @@ pub mod components;
 pub mod entries;
 pub mod error;
 pub mod flash;
+pub mod media;
 pub mod pages;
 pub mod session;
 

@@ -21,8 +21,10 @@ enum Kind {
     Int,
     Text,
     Bool,
+    /// Bytes (photos kept in the database).
+    Blob,
 }
-use Kind::{Bool, Int, Text};
+use Kind::{Blob, Bool, Int, Text};
 
 /// One table to copy.
 struct Table {
@@ -56,6 +58,7 @@ const TABLES: &[Table] = &[
             ("last_seen_at", Text),
             ("password_hash", Text),
             ("session_key", Text),
+            ("keep_photo_locations", Bool),
         ],
     },
     Table {
@@ -88,6 +91,7 @@ const TABLES: &[Table] = &[
             ("updated_at", Text),
             ("deleted_at", Text),
             ("content_digest", Text),
+            ("cover_photo", Text),
         ],
     },
     Table {
@@ -108,6 +112,40 @@ const TABLES: &[Table] = &[
             ("started_at", Text),
             ("updated_at", Text),
         ],
+    },
+    Table {
+        name: "photos",
+        identity: false,
+        columns: &[
+            ("id", Text),
+            ("user_id", Int),
+            ("content_type", Text),
+            ("width", Int),
+            ("height", Int),
+            ("byte_size", Int),
+            ("animated", Bool),
+            ("file_name", Text),
+            ("created_at", Text),
+            ("unused_since", Text),
+        ],
+    },
+    Table {
+        name: "photo_variants",
+        identity: false,
+        columns: &[
+            ("photo_id", Text),
+            ("variant", Text),
+            ("content_type", Text),
+            ("width", Int),
+            ("height", Int),
+            ("byte_size", Int),
+            ("data", Blob),
+        ],
+    },
+    Table {
+        name: "entry_photos",
+        identity: false,
+        columns: &[("entry_id", Int), ("photo_id", Text), ("position", Int)],
     },
     Table {
         name: "entry_tags",
@@ -187,10 +225,20 @@ const TABLES: &[Table] = &[
     },
 ];
 
+/// Rows per round trip: photos' bytes go a few at a time (each can be megabytes).
+fn batch_of(table: &str) -> i64 {
+    match table {
+        "photo_variants" => 4,
+        _ => BATCH,
+    }
+}
+
 /// The primary key of each table: a stable order to page through (`entry_tags` has no rowid).
 fn order_of(table: &str) -> &'static str {
     match table {
         "entry_tags" => "entry_id, tag",
+        "photo_variants" => "photo_id, variant",
+        "entry_photos" => "entry_id, photo_id",
         "settings" => "key",
         "password_tokens" => "token_hash",
         "login_throttle" | "rate_budget" => "key",
@@ -322,7 +370,7 @@ async fn copy(
         let mut copied = 0i64;
         loop {
             let rows = sqlx::query(&select)
-                .bind(BATCH)
+                .bind(batch_of(table))
                 .bind(copied)
                 .fetch_all(&mut *source)
                 .await?;
@@ -344,6 +392,9 @@ async fn copy(
                             values.push_bind(v);
                         }),
                         Bool => row.try_get::<Option<bool>, _>(i).map(|v| {
+                            values.push_bind(v);
+                        }),
+                        Blob => row.try_get::<Option<Vec<u8>>, _>(i).map(|v| {
                             values.push_bind(v);
                         }),
                     };

@@ -61,6 +61,8 @@ pub enum StartError {
     Metrics(String),
     #[error("cannot set up the OpenID client: {0}")]
     Oidc(String),
+    #[error("cannot use QUIRE_MEDIA_DIR: {0}")]
+    Media(std::io::Error),
 }
 
 /// A built Quire: the router to serve and the background tasks to stop at shutdown.
@@ -173,6 +175,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         0 => {}
         n => tracing::info!(entries = n, "gave older entries their import digest"),
     }
+    let media = app::media::store::MediaStore::of(&config);
+    media.prepare().map_err(StartError::Media)?;
     let mut background = Vec::new();
     let sessions = session_store(&config, &db, &mut background).await?;
     let previews = Arc::new(app::limits::PreviewLimiter::per_minute(
@@ -190,6 +194,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         let sessions = sessions.clone();
         let previews = previews.clone();
         let retention_days = config.audit_retention_days;
+        let media = media.clone();
         background.push(tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
@@ -199,6 +204,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
                     Ok(n) => tracing::info!(purged = n, "emptied old trash"),
                     Err(e) => tracing::error!(error = %e, "could not purge old trash"),
                 }
+                // Photos nothing uses any more (after the trash period; unsaved uploads after a
+                // day), and in a folder store, files no row names.
+                app::media::http::sweep(&db, &media).await;
                 if let Err(e) = sessions.purge_expired_index().await {
                     tracing::error!(error = %e, "could not tidy the session index");
                 }
@@ -284,6 +292,11 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
             "/export/markdown.zip",
             get(app::entries::transfer::export_markdown),
         )
+        .route(
+            "/export/quire.zip",
+            get(app::entries::transfer::export_json_zip),
+        )
+        .route("/media/{id}", get(app::media::http::serve))
         // Each page render shares the answers of its read-only server functions (app::render_memo).
         .leptos_routes_with_context(
             &state,
@@ -300,8 +313,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ));
-    // The import takes files up to 20 MB, and ten times as long to arrive. Only POST: any other
-    // method gets the pages' 404 (it is not a page), not a bare 405.
+    // The import takes JSON files up to 20 MB and zips up to QUIRE_IMPORT_MAX_MB (streamed to
+    // disk), with an hour to arrive. Only POST: any other method gets the pages' 404 (it is not
+    // a page), not a bare 405.
     let import = Router::new()
         .route(
             "/import",
@@ -309,13 +323,36 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
                 .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
         )
         .layer(DefaultBodyLimit::max(
-            app::entries::transfer::IMPORT_MAX_BYTES + 64 * 1024,
+            usize::try_from(state.config.import_max_bytes)
+                .unwrap_or(usize::MAX)
+                .max(app::entries::transfer::IMPORT_MAX_BYTES)
+                .saturating_add(64 * 1024),
         ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            (request_timeout * 10).max(std::time::Duration::from_secs(3600)),
+        ));
+    // A photo upload: one file up to QUIRE_PHOTO_MAX_MB, with the import's time allowance.
+    let photo_limit = state.config.photo_max_bytes as usize + 64 * 1024;
+    let uploads = Router::new()
+        .route(
+            app::media::UPLOAD_PATH,
+            post(app::media::http::upload)
+                .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
+        )
+        .layer(DefaultBodyLimit::max(photo_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout * 10,
         ));
+    // The editor's plain form (no JavaScript) may carry its photos with the entry: up to
+    // QUIRE_PHOTOS_PER_ENTRY files, read (and turned into Markdown) before the server function
+    // sees the form; the function itself still gets at most BODY_LIMIT.
+    let editor_limit = photo_limit
+        .saturating_mul(state.config.photos_per_entry)
+        .min(1024 * 1024 * 1024);
     let router = import
+        .merge(uploads)
         .merge(pages)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(
@@ -323,6 +360,11 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
             app::auth::auto_login,
         ))
         .layer(middleware::from_fn(security::server_fn_status))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            app::media::http::editor_uploads,
+        ))
+        .layer(DefaultBodyLimit::max(editor_limit))
         .layer(middleware::from_fn(app::limits::explain_refusals))
         .layer(middleware::from_fn(security::require_login_for_api))
         .layer(middleware::from_fn_with_state(

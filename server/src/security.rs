@@ -193,6 +193,8 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     let asset = is_public_asset(request.uri().path());
+    // A photo (`/media/<id>`) says itself how it may be kept: privately, by its owner's browser.
+    let photo = request.uri().path().starts_with("/media/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     // Rendered pages set their own, naming their nonce (app::csp::set_for_page).
@@ -206,7 +208,7 @@ pub async fn security_headers(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    if !asset {
+    if !asset && !(photo && headers.contains_key(header::CACHE_CONTROL)) {
         // Pages of signed-in people, server functions and exports: never kept by a browser's or
         // a proxy's cache, where the next person at a shared computer could find them.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

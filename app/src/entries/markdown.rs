@@ -2,7 +2,9 @@
 //! function serves the entry page and the editor's live preview, so what you preview is what you
 //! get. Nothing from an entry reaches the page without passing through `ammonia`.
 
+use crate::media::repo::PhotoInfo;
 use pulldown_cmark::{html, Event, Options, Parser, Tag, TagEnd};
+use std::collections::HashMap;
 
 fn options() -> Options {
     Options::ENABLE_TABLES
@@ -14,13 +16,128 @@ fn options() -> Options {
 /// Renders Markdown to HTML that is safe to insert into a page: no scripts, no event handlers,
 /// no `javascript:` (or other non-web) URLs, links opened with `rel="noopener noreferrer"`.
 pub fn render(markdown: &str) -> String {
+    render_with_photos(markdown, &HashMap::new())
+}
+
+/// Like [`render`], and the person's own photos (`![caption](/media/<id>)`, sizes in `photos`)
+/// become responsive images: smaller sizes in `srcset`, width and height set so the page does not
+/// jump while they load, `loading="lazy"`, inside a link that opens the photo full size (the
+/// caption is the link's accessible name). A `/media/` image not in `photos` (someone else's,
+/// deleted) shows its caption and "photo not available" instead.
+pub fn render_with_photos(markdown: &str, photos: &HashMap<String, PhotoInfo>) -> String {
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options()));
+    let mut events = Parser::new_ext(markdown, options());
+    let mut out: Vec<Event> = Vec::new();
+    while let Some(event) = events.next() {
+        let photo = match &event {
+            Event::Start(Tag::Image { dest_url, .. }) => dest_url
+                .strip_prefix(crate::media::MEDIA_PATH)
+                .map(|rest| rest.split(['?', '#']).next().unwrap_or(rest))
+                .map(|id| (id.to_owned(), photos.get(id).copied())),
+            _ => None,
+        };
+        let Some((id, info)) = photo else {
+            out.push(event);
+            continue;
+        };
+        // The caption: the image's text, up to its end.
+        let mut alt = String::new();
+        let mut depth = 1;
+        for inner in events.by_ref() {
+            match inner {
+                Event::Start(Tag::Image { .. }) => depth += 1,
+                Event::End(TagEnd::Image) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                Event::Text(t) | Event::Code(t) => alt.push_str(&t),
+                _ => {}
+            }
+        }
+        let html = match info {
+            Some(info) => photo_html(&id, info, &alt),
+            // Not this person's photo (deleted, someone else's, or one an import could not
+            // bring): its caption, not a broken image the server would answer with 404.
+            None => format!(
+                r#"<span class="photo-missing">{}</span>"#,
+                escape_attribute(&missing_caption(&alt))
+            ),
+        };
+        out.push(Event::InlineHtml(html.into()));
+    }
+    html::push_html(&mut unsafe_html, out.into_iter());
     ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("noopener noreferrer nofollow"))
+        .add_tag_attributes("img", &["srcset", "sizes", "loading", "decoding"])
+        .add_tag_attributes("a", &["class"])
+        .add_tag_attributes("span", &["class"])
+        .attribute_filter(|element, attribute, value| match (element, attribute) {
+            // Only Quire's own photos in `srcset` (ammonia does not check URLs there), and only
+            // the class the photo link uses.
+            ("img", "srcset") => value
+                .split(',')
+                .all(|candidate| candidate.trim().starts_with(crate::media::MEDIA_PATH))
+                .then(|| value.into()),
+            ("a", "class") => (value == "photo").then(|| value.into()),
+            ("span", "class") => (value == "photo-missing").then(|| value.into()),
+            _ => Some(value.into()),
+        })
         .clean(&unsafe_html)
         .to_string()
+}
+
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn missing_caption(alt: &str) -> String {
+    match alt.trim() {
+        "" => "(photo not available)".to_owned(),
+        alt => format!("({alt}: photo not available)"),
+    }
+}
+
+/// One photo: a link to the full size around a responsive image.
+fn photo_html(id: &str, info: PhotoInfo, alt: &str) -> String {
+    use crate::media::image::{LARGE, SMALL};
+    let url = format!("{}{id}", crate::media::MEDIA_PATH);
+    let alt = escape_attribute(alt.trim());
+    let (w, h) = (info.width.max(1), info.height.max(1));
+    let longest = w.max(h);
+    let scaled = |side: u32| (u64::from(w) * u64::from(side) / u64::from(longest)).max(1);
+    // An animated GIF is shown as it is: its smaller size is a still.
+    let mut candidates = Vec::new();
+    if !info.animated {
+        if longest > SMALL {
+            candidates.push(format!("{url}?size=small {}w", scaled(SMALL)));
+        }
+        if longest > LARGE {
+            candidates.push(format!("{url}?size=large {}w", scaled(LARGE)));
+        }
+    }
+    let src = if !info.animated && longest > LARGE {
+        format!("{url}?size=large")
+    } else {
+        url.clone()
+    };
+    let srcset = if candidates.is_empty() {
+        String::new()
+    } else {
+        candidates.push(format!("{url} {w}w"));
+        format!(
+            r#" srcset="{}" sizes="(min-width: 50rem) 46rem, 100vw""#,
+            candidates.join(", ")
+        )
+    };
+    format!(
+        r#"<a class="photo" href="{url}"><img src="{src}"{srcset} width="{w}" height="{h}" loading="lazy" decoding="async" alt="{alt}"></a>"#
+    )
 }
 
 /// The first words of an entry as plain text, for lists (computed once, when the entry is saved).
@@ -33,7 +150,6 @@ pub fn excerpt(markdown: &str, max_chars: usize) -> String {
             Event::End(
                 TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock,
             ) => text.push(' '),
-            Event::Start(Tag::Image { .. }) => {}
             _ => {}
         }
         if text.chars().count() > max_chars + 1 {
@@ -105,6 +221,42 @@ mod tests {
     fn style_attributes_cannot_smuggle_content() {
         let html = render(r#"<p style="background:url(javascript:alert(1))">x</p>"#);
         assert!(!html.contains("style="), "{html}");
+    }
+
+    #[test]
+    fn own_photos_become_responsive_images_inside_a_full_size_link() {
+        let id = "AAAAAAAAAAAAAAAAAAAAAA";
+        let photos = HashMap::from([(
+            id.to_owned(),
+            PhotoInfo {
+                width: 4000,
+                height: 3000,
+                animated: false,
+                extension: "jpg",
+            },
+        )]);
+        let html = render_with_photos(&format!("![Sea & sky](/media/{id})"), &photos);
+        assert!(html.contains(&format!(r#"<a class="photo" href="/media/{id}""#)), "{html}");
+        assert!(html.contains(&format!(r#"src="/media/{id}?size=large""#)), "{html}");
+        assert!(html.contains(&format!("/media/{id}?size=small 480w")), "{html}");
+        assert!(html.contains(&format!("/media/{id}?size=large 1600w")), "{html}");
+        assert!(html.contains(&format!("/media/{id} 4000w")), "{html}");
+        assert!(html.contains(r#"width="4000""#) && html.contains(r#"height="3000""#), "{html}");
+        assert!(html.contains(r#"loading="lazy""#), "{html}");
+        assert!(html.contains(r#"alt="Sea &amp; sky""#), "{html}");
+    }
+
+    #[test]
+    fn a_photo_that_is_not_the_persons_shows_its_caption_instead() {
+        let html = render_with_photos("![Beach](/media/BBBBBBBBBBBBBBBBBBBBBB)", &HashMap::new());
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("(Beach: photo not available)"), "{html}");
+    }
+
+    #[test]
+    fn a_srcset_pointing_elsewhere_is_removed() {
+        let html = render(r#"<img src="/media/x" srcset="https://tracker.example/p.png 1x">"#);
+        assert!(!html.contains("tracker"), "{html}");
     }
 
     #[test]

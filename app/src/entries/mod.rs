@@ -8,6 +8,8 @@
 //! same functions return their errors to the page, which keeps the text where it is.
 
 #[cfg(feature = "ssr")]
+pub mod archive;
+#[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod model;
@@ -39,6 +41,8 @@ pub struct EntrySummary {
     pub date_label: String,
     pub excerpt: String,
     pub tags: Vec<String>,
+    /// The entry's first photo (its id), shown as a small thumbnail.
+    pub cover_photo: Option<String>,
 }
 
 /// A page of the journal, with cursors for the neighbouring pages.
@@ -173,7 +177,8 @@ pub struct ImportReport {
     pub skipped: usize,
     /// At most [`IMPORT_PROBLEMS_SHOWN`] problems, each at most [`IMPORT_PROBLEM_CHARS`].
     pub problems: Vec<String>,
-    /// How many items could not be imported, listed or not.
+    /// How many problems there were, listed or not: items that could not be imported, and
+    /// photos that could not be brought with their entries.
     pub problem_count: usize,
     /// Set when the whole file was refused, or the import stopped on an error.
     pub failed: Option<String>,
@@ -224,7 +229,11 @@ impl ImportReport {
             ));
         }
         if self.problem_count > 0 {
-            text.push_str(&format!(", {} could not be imported", self.problem_count));
+            text.push_str(&format!(
+                ", {} {} (listed below)",
+                self.problem_count,
+                if self.problem_count == 1 { "problem" } else { "problems" }
+            ));
         }
         if let Some(reason) = &self.failed {
             text.push_str(&format!(". Then it stopped: {reason}"));
@@ -464,6 +473,32 @@ pub(crate) mod server {
         }
     }
 
+    /// An entry's text as HTML, with the person's photos at their sizes (one query, only when
+    /// the text has photos).
+    pub async fn render_body(state: &AppState, user_id: i64, body: &str) -> Result<String, AppError> {
+        let ids = crate::media::photo_ids(body);
+        if ids.is_empty() {
+            return Ok(markdown::render(body));
+        }
+        let photos = crate::media::repo::infos(&state.db, user_id, &ids)
+            .await
+            .map_err(|e| db_error("reading photo sizes", e))?;
+        Ok(markdown::render_with_photos(body, &photos))
+    }
+
+    /// An entry may hold at most `QUIRE_PHOTOS_PER_ENTRY` photos.
+    pub fn check_photo_count(state: &AppState, body: &str) -> Result<(), FieldError> {
+        let count = crate::media::photo_ids(body).len();
+        let max = state.config.photos_per_entry;
+        if count > max {
+            return Err(FieldError::new(
+                "body",
+                format!("An entry can hold at most {max} photos; this one has {count}. Remove some, or split the entry in two."),
+            ));
+        }
+        Ok(())
+    }
+
     /// A successful save makes any leftover draft moot.
     pub async fn clear_draft() {
         if let Ok(session) = session().await {
@@ -579,6 +614,7 @@ pub async fn list_entries(
                     entry_date: r.entry_date,
                     excerpt: r.excerpt,
                     tags: split_tags(&r.tags),
+                    cover_photo: r.cover_photo,
                 })
                 .collect(),
             older,
@@ -603,7 +639,7 @@ pub async fn get_entry(id: i64) -> Result<EntryView, AppError> {
             date_label: server::date_label(&entry.entry_date),
             entry_date: entry.entry_date,
             tags: split_tags(&entry.tags),
-            body_html: markdown::render(&entry.body),
+            body_html: server::render_body(&state, user_id, &entry.body).await?,
             updated_at: entry.updated_at,
         })
     })
@@ -623,7 +659,7 @@ pub async fn entry_for_edit(id: i64) -> Result<EditableEntry, AppError> {
         title: entry.title,
         entry_date: entry.entry_date,
         tags: split_tags(&entry.tags).join(", "),
-        body_html: markdown::render(&entry.body),
+        body_html: server::render_body(&state, user_id, &entry.body).await?,
         body: entry.body,
         version: entry.version,
     })
@@ -661,7 +697,9 @@ pub async fn create_entry(
         error,
         saved_at: 0,
     };
-    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
+    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body)
+        .and_then(|entry| server::check_photo_count(&state, &body).map(|()| entry).map_err(|e| vec![e]))
+    {
         Ok(entry) => entry,
         Err(errors) => return Err(server::refuse_form(keep(AppError::Invalid(errors))).await),
     };
@@ -701,7 +739,9 @@ pub async fn update_entry(
         error,
         saved_at: 0,
     };
-    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body) {
+    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body)
+        .and_then(|entry| server::check_photo_count(&state, &body).map(|()| entry).map_err(|e| vec![e]))
+    {
         Ok(entry) => entry,
         Err(errors) => return Err(server::refuse_form(keep(AppError::Invalid(errors))).await),
     };
@@ -909,7 +949,7 @@ pub async fn preview_markdown(body: String) -> Result<String, AppError> {
         ));
     }
     let body = model::EntryBody::parse(&body).map_err(|e| AppError::Invalid(vec![e]))?;
-    Ok(markdown::render(body.as_str()))
+    server::render_body(&state, user.id, body.as_str()).await
 }
 
 #[cfg(test)]

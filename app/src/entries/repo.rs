@@ -8,6 +8,7 @@ use super::model::NewEntry;
 use super::search::SearchQuery;
 use super::{SEARCH_RANKED, SNIPPET_CLOSE, SNIPPET_OPEN};
 use crate::db::{Pool, Tx};
+use crate::media::repo::Purging;
 use crate::{on_pool, on_tx};
 use chrono::Utc;
 use sqlx::{Database, QueryBuilder};
@@ -36,6 +37,8 @@ pub struct ListRow {
     pub entry_date: String,
     pub excerpt: String,
     pub tags: String,
+    /// The id of the entry's first photo, for the list's thumbnail.
+    pub cover_photo: Option<String>,
 }
 
 /// One search hit; `snippet` carries [`SNIPPET_OPEN`]/[`SNIPPET_CLOSE`] around matches.
@@ -125,6 +128,7 @@ async fn insert(
     .fetch_one(c).await
     })?;
     write_tags(tx, user_id, id, entry).await?;
+    crate::media::repo::attach(tx, user_id, id, &crate::media::photo_ids(&body)).await?;
     Ok(id)
 }
 
@@ -132,8 +136,11 @@ async fn insert(
 /// title and text). Stored with every entry (`entries.content_digest`, indexed per person).
 pub fn content_digest(date: &str, title: &str, body: &str) -> String {
     use sha2::{Digest, Sha256};
+    // Photo ids are the instance's own: an entry imported with its photos gets new ones, and
+    // importing it again must still find it.
+    let body = crate::media::without_photo_ids(body);
     let mut hash = Sha256::new();
-    for part in [date, title, body] {
+    for part in [date, title, body.as_ref()] {
         hash.update((part.len() as u64).to_le_bytes());
         hash.update(part.as_bytes());
     }
@@ -185,6 +192,24 @@ pub async fn import(
     }
     tx.commit().await?;
     Ok((imported, skipped))
+}
+
+/// Whether this person already has `entry` (same day, title and text, live or in the trash): what
+/// [`import`] skips. An import with photos asks first, so it does not store them again.
+pub async fn has_entry(pool: &Pool, user_id: i64, entry: &NewEntry) -> Result<bool, sqlx::Error> {
+    let digest = content_digest(
+        &entry.date.as_string(),
+        &strip_markers(entry.title.as_str()),
+        &strip_markers(entry.body.as_str()),
+    );
+    let found: Option<(i64,)> = on_pool!(pool, |p| sqlx::query_as(
+        "SELECT id FROM entries WHERE user_id = $1 AND content_digest = $2 LIMIT 1"
+    )
+    .bind(user_id)
+    .bind(&digest)
+    .fetch_optional(p)
+    .await)?;
+    Ok(found.is_some())
 }
 
 /// Items per import transaction: small enough that a batch holds the write lock for a few
@@ -323,6 +348,25 @@ pub async fn import_progress(
     .map(|_| ()))
 }
 
+/// Replaces import `id`'s problem list (at most `IMPORT_PROBLEMS_SHOWN`, as JSON) and count:
+/// problems found while importing (a photo that could not be read), not only in the file.
+pub async fn import_problems(
+    pool: &Pool,
+    id: i64,
+    problems_json: &str,
+    problem_count: usize,
+) -> Result<(), sqlx::Error> {
+    on_pool!(pool, |p| sqlx::query(
+        "UPDATE imports SET problems = $1, problem_count = $2 WHERE id = $3"
+    )
+    .bind(problems_json)
+    .bind(problem_count as i64)
+    .bind(id)
+    .execute(p)
+    .await
+    .map(|_| ()))
+}
+
 /// Marks import `id` finished, or failed with `failed` as the reason shown to the person.
 pub async fn end_import(pool: &Pool, id: i64, failed: Option<&str>) -> Result<(), sqlx::Error> {
     on_pool!(pool, |p| sqlx::query(
@@ -414,6 +458,8 @@ pub async fn update(
     let outcome = match updated {
         Some((version,)) => {
             write_tags(&mut tx, user_id, id, entry).await?;
+            crate::media::repo::attach(&mut tx, user_id, id, &crate::media::photo_ids(&body))
+                .await?;
             UpdateOutcome::Updated { version }
         }
         None => {
@@ -482,7 +528,7 @@ where
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB> + 'a,
 {
     let mut q = QueryBuilder::<DB>::new(
-        "SELECT e.id, e.title, e.entry_date, e.excerpt, e.tags FROM entries e
+        "SELECT e.id, e.title, e.entry_date, e.excerpt, e.tags, e.cover_photo FROM entries e
          WHERE e.user_id = ",
     );
     q.push_bind(user_id).push(" AND e.deleted_at IS NULL");
@@ -732,28 +778,40 @@ pub async fn restore(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::E
     Ok(done == 1)
 }
 
-/// Deletes an entry in the trash for good. False if it is not in this person's trash.
+/// Deletes an entry in the trash for good, with the photos only it used. False if it is not in
+/// this person's trash.
 pub async fn purge(pool: &Pool, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    let done = on_pool!(pool, |p| sqlx::query(
+    let mut tx = pool.begin_write().await?;
+    let purging = Purging::One {
+        user_id,
+        entry_id: id,
+    };
+    crate::media::repo::delete_with_entries(&mut tx, &purging).await?;
+    let done = on_tx!(&mut tx, |c| sqlx::query(
         "DELETE FROM entries WHERE id = $1 AND user_id = $2 AND deleted_at IS NOT NULL",
     )
     .bind(id)
     .bind(user_id)
-    .execute(p)
+    .execute(c)
     .await
     .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(done == 1)
 }
 
-/// Empties this person's trash; returns how many entries were deleted.
+/// Empties this person's trash (and deletes the photos only those entries used); returns how
+/// many entries were deleted.
 pub async fn empty_trash(pool: &Pool, user_id: i64) -> Result<u64, sqlx::Error> {
-    let done = on_pool!(pool, |p| sqlx::query(
+    let mut tx = pool.begin_write().await?;
+    crate::media::repo::delete_with_entries(&mut tx, &Purging::Trash { user_id }).await?;
+    let done = on_tx!(&mut tx, |c| sqlx::query(
         "DELETE FROM entries WHERE user_id = $1 AND deleted_at IS NOT NULL"
     )
     .bind(user_id)
-    .execute(p)
+    .execute(c)
     .await
     .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(done)
 }
 
@@ -772,13 +830,22 @@ pub async fn list_trash(pool: &Pool, user_id: i64) -> Result<Vec<TrashRow>, sqlx
 pub async fn purge_expired(pool: &Pool, days: i64) -> Result<u64, sqlx::Error> {
     let cutoff = (Utc::now() - chrono::Duration::days(days))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let done = on_pool!(pool, |p| sqlx::query(
+    let mut tx = pool.begin_write().await?;
+    crate::media::repo::delete_with_entries(
+        &mut tx,
+        &Purging::Expired {
+            cutoff: cutoff.clone(),
+        },
+    )
+    .await?;
+    let done = on_tx!(&mut tx, |c| sqlx::query(
         "DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < $1"
     )
-    .bind(cutoff)
-    .execute(p)
+    .bind(&cutoff)
+    .execute(c)
     .await
     .map(|done| done.rows_affected()))?;
+    tx.commit().await?;
     Ok(done)
 }
 

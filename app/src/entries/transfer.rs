@@ -1,26 +1,33 @@
 //! Taking a journal out and bringing one in.
 //!
-//! - `GET /export/quire.json`: every live entry in Quire's JSON format (see the README).
-//! - `GET /export/markdown.zip`: one Markdown file per entry, with YAML front matter.
-//! - `POST /import` (multipart, field `file`, at most [`IMPORT_MAX_BYTES`] and
-//!   [`IMPORT_MAX_ITEMS`] items): Quire's own JSON export or jrnl's JSON export. Valid items are
-//!   imported even when others are not; items already in the journal are skipped, so importing
-//!   the same file twice adds nothing. The import runs in the background in short batches (no
-//!   request holds the write lock for long) and the import page shows its progress (the
-//!   `imports` table, so any instance can show it). One import at a time per person.
+//! - `GET /export/quire.json`: every live entry in Quire's JSON format (see the README); entries
+//!   list the photos they show.
+//! - `GET /export/quire.zip`: the same JSON (`quire.json`) with the photos (`photos/<id>.jpg`).
+//! - `GET /export/markdown.zip`: one Markdown file per entry, with YAML front matter, and the
+//!   photos, linked relatively so any Markdown viewer shows them.
+//! - `POST /import` (multipart, field `file`): Quire's JSON export (at most [`IMPORT_MAX_BYTES`]),
+//!   its zip with photos, jrnl's JSON export, or Day One's export zip (see `archive`; zips up to
+//!   `QUIRE_IMPORT_MAX_MB`, streamed to disk), at most [`IMPORT_MAX_ITEMS`] items. Valid items
+//!   are imported even when others are not; items already in the journal are skipped, so
+//!   importing the same file twice adds nothing. The import runs in the background in short
+//!   batches (no request holds the write lock for long) and the import page shows its progress
+//!   (the `imports` table, so any instance can show it). One import at a time per person.
 //!
 //! These are plain axum handlers rather than server functions because they move files; each
 //! checks the session itself, and the server's cross-site check covers the import like any POST.
 
 use super::model::NewEntry;
-use super::{repo, split_tags, ImportReport};
+use super::{archive, repo, split_tags, ImportReport};
 use crate::session::ssr::auth_state;
 use crate::state::AppState;
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use crate::media::repo::PhotoInfo;
+use crate::media::store::MediaStore;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use tower_sessions::Session;
 
@@ -49,6 +56,16 @@ pub struct ExportedEntry {
     pub created_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// The photos the text shows (`/media/<id>`), and where the zip variant keeps each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<ExportedPhoto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportedPhoto {
+    pub id: String,
+    /// The photo's path inside the zip (`photos/<id>.jpg`).
+    pub file: String,
 }
 
 /// jrnl's `--export json` file (only what Quire uses).
@@ -107,7 +124,38 @@ fn login_redirect(next: &str) -> Response {
 /// however long the journal.
 const EXPORT_PAGE: i64 = 500;
 
-fn exported(r: repo::EntryRecord) -> ExportedEntry {
+/// The photos a page of entries shows, by id (one query per page).
+async fn page_photos(
+    db: &crate::db::Pool,
+    user_id: i64,
+    page: &[repo::EntryRecord],
+) -> Result<HashMap<String, PhotoInfo>, sqlx::Error> {
+    let mut ids: Vec<String> = Vec::new();
+    for record in page {
+        for id in crate::media::photo_ids(&record.body) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    crate::media::repo::infos(db, user_id, &ids).await
+}
+
+/// Where a photo is in an export zip.
+fn photo_file(id: &str, info: &PhotoInfo) -> String {
+    format!("photos/{id}.{}", info.extension)
+}
+
+fn exported(r: repo::EntryRecord, photos: &HashMap<String, PhotoInfo>) -> ExportedEntry {
+    let photos = crate::media::photo_ids(&r.body)
+        .into_iter()
+        .filter_map(|id| {
+            photos.get(&id).map(|info| ExportedPhoto {
+                file: photo_file(&id, info),
+                id,
+            })
+        })
+        .collect();
     ExportedEntry {
         title: r.title,
         date: r.entry_date,
@@ -115,6 +163,7 @@ fn exported(r: repo::EntryRecord) -> ExportedEntry {
         body: r.body,
         created_at: Some(r.created_at),
         updated_at: Some(r.updated_at),
+        photos,
     }
 }
 
@@ -139,72 +188,108 @@ struct ExportCursor {
     done: bool,
 }
 
-/// `GET /export/quire.json`: streamed page by page, so a journal of any length costs the server
-/// one page of memory.
-pub async fn export_json(State(state): State<AppState>, session: Session) -> Response {
-    let Some(user_id) = user_id(&session).await else {
-        return login_redirect("/journal/transfer");
-    };
-    let first = match repo::export_page(&state.db, user_id, None, EXPORT_PAGE).await {
-        Ok(page) => page,
-        Err(e) => return export_failed(e),
-    };
-    let cursor = ExportCursor {
+impl ExportCursor {
+    /// The next page and its photos; `None` when the last page has been given.
+    async fn next(
+        &mut self,
+    ) -> Option<Result<(Vec<repo::EntryRecord>, HashMap<String, PhotoInfo>), sqlx::Error>> {
+        if self.done {
+            return None;
+        }
+        let page = match self.ready.take() {
+            Some(page) => Ok(page),
+            None => repo::export_page(&self.db, self.user_id, self.after.clone(), EXPORT_PAGE).await,
+        };
+        let result = match page {
+            Ok(page) => page_photos(&self.db, self.user_id, &page)
+                .await
+                .map(|photos| (page, photos)),
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok((page, _)) => {
+                self.done = (page.len() as i64) < EXPORT_PAGE;
+                self.after = page.last().map(|r| (r.entry_date.clone(), r.id));
+            }
+            Err(_) => self.done = true,
+        }
+        Some(result)
+    }
+}
+
+/// The JSON export's opening, up to its entries.
+fn json_head() -> String {
+    let exported_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        "{{\n  \"format\": \"quire-export\",\n  \"version\": 1,\n  \"exported_at\": \"{exported_at}\",\n  \"entries\": ["
+    )
+}
+
+const JSON_TAIL: &str = "\n  ]\n}\n";
+
+/// A page of entries as the JSON export's items (`first` says whether none came before).
+fn json_items(
+    page: Vec<repo::EntryRecord>,
+    photos: &HashMap<String, PhotoInfo>,
+    first: &mut bool,
+) -> String {
+    let mut chunk = String::new();
+    for record in page {
+        if !*first {
+            chunk.push(',');
+        }
+        *first = false;
+        chunk.push_str("\n    ");
+        chunk.push_str(&serde_json::to_string(&exported(record, photos)).unwrap_or_default());
+    }
+    chunk
+}
+
+async fn first_page(state: &AppState, user_id: i64) -> Result<ExportCursor, Response> {
+    let first = repo::export_page(&state.db, user_id, None, EXPORT_PAGE)
+        .await
+        .map_err(export_failed)?;
+    Ok(ExportCursor {
         db: state.db.clone(),
         user_id,
         ready: Some(first),
         after: None,
         first: true,
         done: false,
+    })
+}
+
+/// `GET /export/quire.json`: streamed page by page, so a journal of any length costs the server
+/// one page of memory. Entries with photos list them (`photos`: id and the file name the zip
+/// variant uses); the text keeps its `/media/<id>` references.
+pub async fn export_json(State(state): State<AppState>, session: Session) -> Response {
+    let Some(user_id) = user_id(&session).await else {
+        return login_redirect("/journal/transfer");
     };
-    let exported_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let head = format!(
-        "{{\n  \"format\": \"quire-export\",\n  \"version\": 1,\n  \"exported_at\": \"{exported_at}\",\n  \"entries\": ["
-    );
+    let cursor = match first_page(&state, user_id).await {
+        Ok(cursor) => cursor,
+        Err(response) => return response,
+    };
+    let head = json_head();
     let body = futures_util::stream::once(async move {
         Ok::<_, std::io::Error>(axum::body::Bytes::from(head))
     })
     .chain(futures_util::stream::unfold(
         cursor,
         |mut cursor| async move {
-            if cursor.done {
-                return None;
-            }
-            let page = match cursor.ready.take() {
-                Some(page) => page,
-                None => {
-                    match repo::export_page(
-                        &cursor.db,
-                        cursor.user_id,
-                        cursor.after.clone(),
-                        EXPORT_PAGE,
-                    )
-                    .await
-                    {
-                        Ok(page) => page,
-                        Err(e) => {
-                            // The download ends unfinished (not valid JSON), which the person sees.
-                            tracing::error!(error = %e, "export stopped part-way");
-                            cursor.done = true;
-                            return Some((Err(std::io::Error::other("export stopped")), cursor));
-                        }
-                    }
+            let (page, photos) = match cursor.next().await? {
+                Ok(next) => next,
+                Err(e) => {
+                    // The download ends unfinished (not valid JSON), which the person sees.
+                    tracing::error!(error = %e, "export stopped part-way");
+                    return Some((Err(std::io::Error::other("export stopped")), cursor));
                 }
             };
-            let full = page.len() as i64 == EXPORT_PAGE;
-            cursor.after = page.last().map(|r| (r.entry_date.clone(), r.id));
-            let mut chunk = String::new();
-            for record in page {
-                if !cursor.first {
-                    chunk.push(',');
-                }
-                cursor.first = false;
-                chunk.push_str("\n    ");
-                chunk.push_str(&serde_json::to_string(&exported(record)).unwrap_or_default());
-            }
-            if !full {
-                chunk.push_str("\n  ]\n}\n");
-                cursor.done = true;
+            let mut first = cursor.first;
+            let mut chunk = json_items(page, &photos, &mut first);
+            cursor.first = first;
+            if cursor.done {
+                chunk.push_str(JSON_TAIL);
             }
             Some((Ok(axum::body::Bytes::from(chunk)), cursor))
         },
@@ -250,17 +335,37 @@ impl Write for ChannelWriter {
     }
 }
 
-/// `GET /export/markdown.zip`: zipped page by page on a thread of its own and streamed.
-pub async fn export_markdown(State(state): State<AppState>, session: Session) -> Response {
+/// What an export zip holds besides the photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZipKind {
+    /// One Markdown file per entry, photos linked relatively (`photos/<id>.jpg`).
+    Markdown,
+    /// `quire.json` (the JSON export), photos beside it: what the import reads back.
+    Json,
+}
+
+/// `GET /export/markdown.zip`.
+pub async fn export_markdown(state: State<AppState>, session: Session) -> Response {
+    export_zip(state, session, ZipKind::Markdown).await
+}
+
+/// `GET /export/quire.zip`.
+pub async fn export_json_zip(state: State<AppState>, session: Session) -> Response {
+    export_zip(state, session, ZipKind::Json).await
+}
+
+/// Zipped page by page on a thread of its own and streamed: each page's entries, then the photos
+/// they show (each once, as stored: the original size), so memory holds one page and one photo.
+async fn export_zip(State(state): State<AppState>, session: Session, kind: ZipKind) -> Response {
     let Some(user_id) = user_id(&session).await else {
         return login_redirect("/journal/transfer");
     };
-    let first = match repo::export_page(&state.db, user_id, None, EXPORT_PAGE).await {
-        Ok(page) => page,
-        Err(e) => return export_failed(e),
+    let mut cursor = match first_page(&state, user_id).await {
+        Ok(cursor) => cursor,
+        Err(response) => return response,
     };
+    let media = MediaStore::of(&state.config);
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let db = state.db.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let failure = tx.clone();
@@ -268,27 +373,64 @@ pub async fn export_markdown(State(state): State<AppState>, session: Session) ->
             tx,
             buffer: Vec::new(),
         };
-        let mut zip = MarkdownZip::new(zip::ZipWriter::new_stream(writer));
+        let mut zip = ExportZip::new(zip::ZipWriter::new_stream(writer));
         let outcome = (|| -> Result<(), String> {
-            let mut page = first;
-            loop {
-                let full = page.len() as i64 == EXPORT_PAGE;
-                let after = page.last().map(|r| (r.entry_date.clone(), r.id));
-                for record in page {
-                    zip.add(&exported(record)).map_err(|e| e.to_string())?;
+            let fetch = |id: &str| {
+                runtime
+                    .block_on(crate::media::repo::fetch(
+                        &state.db,
+                        &media,
+                        user_id,
+                        id,
+                        "original",
+                    ))
+                    .map_err(|e| e.to_string())
+            };
+            // JSON: the entries first (one file), then every photo they showed.
+            let mut pending: Vec<(String, String)> = Vec::new();
+            if kind == ZipKind::Json {
+                zip.start("quire.json").map_err(|e| e.to_string())?;
+                zip.write(json_head().as_bytes()).map_err(|e| e.to_string())?;
+            }
+            let mut first = true;
+            while let Some(next) = runtime.block_on(cursor.next()) {
+                let (page, photos) = next.map_err(|e| e.to_string())?;
+                let mut files: Vec<(String, String)> = Vec::new();
+                for record in &page {
+                    for id in crate::media::photo_ids(&record.body) {
+                        if let Some(info) = photos.get(&id) {
+                            files.push((photo_file(&id, info), id));
+                        }
+                    }
                 }
-                if !full {
-                    break;
+                match kind {
+                    ZipKind::Json => {
+                        let items = json_items(page, &photos, &mut first);
+                        zip.write(items.as_bytes()).map_err(|e| e.to_string())?;
+                        pending.extend(files);
+                    }
+                    ZipKind::Markdown => {
+                        for record in page {
+                            zip.add(&linked_relatively(exported(record, &photos)))
+                                .map_err(|e| e.to_string())?;
+                        }
+                        for (file, id) in files {
+                            zip.add_photo(&file, &id, &fetch).map_err(|e| e.to_string())?;
+                        }
+                    }
                 }
-                page = runtime
-                    .block_on(repo::export_page(&db, user_id, after, EXPORT_PAGE))
-                    .map_err(|e| e.to_string())?;
+            }
+            if kind == ZipKind::Json {
+                zip.write(JSON_TAIL.as_bytes()).map_err(|e| e.to_string())?;
+                for (file, id) in pending {
+                    zip.add_photo(&file, &id, &fetch).map_err(|e| e.to_string())?;
+                }
             }
             let mut writer = zip.finish().map_err(|e| e.to_string())?.into_inner();
             writer.flush().map_err(|e| e.to_string())
         })();
         if let Err(e) = outcome {
-            tracing::error!(error = %e, "Markdown export stopped part-way");
+            tracing::error!(error = %e, "zip export stopped part-way");
             let _ = failure.blocking_send(Err(std::io::Error::other("export stopped")));
         }
     });
@@ -296,31 +438,87 @@ pub async fn export_markdown(State(state): State<AppState>, session: Session) ->
         rx.recv().await.map(|item| (item, rx))
     })
     .fuse();
-    attachment(
-        "application/zip",
-        &format!("quire-{}.zip", today()),
-        axum::body::Body::from_stream(body),
-    )
+    let name = match kind {
+        ZipKind::Markdown => format!("quire-{}.zip", today()),
+        ZipKind::Json => format!("quire-{}-with-photos.zip", today()),
+    };
+    attachment("application/zip", &name, axum::body::Body::from_stream(body))
 }
 
-/// A zip of Markdown files, one per entry: `YYYY-MM-DD-title-slug.md`, with front matter whose
-/// strings are JSON-quoted (valid YAML), so any title survives.
-pub struct MarkdownZip<W: Write + std::io::Seek> {
+/// An entry as its Markdown file shows it: photo references point at the zip's own files
+/// (`photos/<id>.jpg`), so any Markdown viewer shows them.
+fn linked_relatively(mut entry: ExportedEntry) -> ExportedEntry {
+    let files: HashMap<&str, &str> = entry
+        .photos
+        .iter()
+        .map(|p| (p.id.as_str(), p.file.as_str()))
+        .collect();
+    let mut body = crate::media::rewrite_refs(&entry.body, |id| {
+        files.get(id).map(|file| (*file).to_owned())
+    })
+    .into_owned();
+    // A size asked of the server means nothing to a file.
+    for file in files.values() {
+        for size in ["small", "large"] {
+            body = body.replace(&format!("{file}?size={size}"), file);
+        }
+    }
+    entry.body = body;
+    entry
+}
+
+/// An export zip: Markdown files (`YYYY-MM-DD-title-slug.md`, with front matter whose strings
+/// are JSON-quoted, valid YAML, so any title survives), or `quire.json`; and `photos/`.
+pub struct ExportZip<W: Write + std::io::Seek> {
     zip: zip::ZipWriter<W>,
-    used: std::collections::HashSet<String>,
+    used: HashSet<String>,
+    photos: HashSet<String>,
 }
 
-impl<W: Write + std::io::Seek> MarkdownZip<W> {
+impl<W: Write + std::io::Seek> ExportZip<W> {
     pub fn new(zip: zip::ZipWriter<W>) -> Self {
-        MarkdownZip {
+        ExportZip {
             zip,
-            used: std::collections::HashSet::new(),
+            used: HashSet::new(),
+            photos: HashSet::new(),
         }
     }
 
-    pub fn add(&mut self, entry: &ExportedEntry) -> zip::result::ZipResult<()> {
+    fn start(&mut self, name: &str) -> zip::result::ZipResult<()> {
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
+        self.zip.start_file(name, options)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.zip.write_all(bytes)
+    }
+
+    /// The photo `id` at `file`, unless it is there already; its bytes from `fetch`. A photo
+    /// deleted since the page was read is left out.
+    fn add_photo(
+        &mut self,
+        file: &str,
+        id: &str,
+        fetch: &dyn Fn(&str) -> Result<Option<(String, Vec<u8>)>, String>,
+    ) -> Result<(), String> {
+        if !self.photos.insert(id.to_owned()) {
+            return Ok(());
+        }
+        let Some((_, bytes)) = fetch(id)? else {
+            return Ok(());
+        };
+        // Photos are compressed already: stored as they are.
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(bytes.len() as u64 >= u32::MAX as u64);
+        self.zip
+            .start_file(file, options)
+            .map_err(|e| e.to_string())?;
+        self.zip.write_all(&bytes).map_err(|e| e.to_string())
+    }
+
+    pub fn add(&mut self, entry: &ExportedEntry) -> zip::result::ZipResult<()> {
         let slug = slug(&entry.title);
         let base = if slug.is_empty() {
             entry.date.clone()
@@ -333,7 +531,7 @@ impl<W: Write + std::io::Seek> MarkdownZip<W> {
             name = format!("{base}-{n}.md");
             n += 1;
         }
-        self.zip.start_file(name, options)?;
+        self.start(&name)?;
         let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let mut front = format!(
             "---\ntitle: {}\ndate: {}\ntags: {}\n",
@@ -361,9 +559,9 @@ impl<W: Write + std::io::Seek> MarkdownZip<W> {
     }
 }
 
-/// The whole zip in memory (tests and small exports).
+/// The whole Markdown zip in memory (tests and small exports), without photos.
 pub fn markdown_zip(entries: &[ExportedEntry]) -> zip::result::ZipResult<Vec<u8>> {
-    let mut zip = MarkdownZip::new(zip::ZipWriter::new(std::io::Cursor::new(Vec::new())));
+    let mut zip = ExportZip::new(zip::ZipWriter::new(std::io::Cursor::new(Vec::new())));
     for entry in entries {
         zip.add(entry)?;
     }
@@ -385,14 +583,60 @@ fn slug(title: &str) -> String {
     slug.trim_end_matches('-').to_owned()
 }
 
-/// What an import file holds: the valid items (each with its creation time when the file has one),
-/// and a plain-words problem for each item that is not valid.
-pub type ParsedImport = (Vec<(NewEntry, Option<String>)>, Vec<String>);
+/// One entry to import.
+#[derive(Debug)]
+pub struct ImportItem {
+    pub entry: NewEntry,
+    /// When it was first written, if the file says (RFC 3339).
+    pub created_at: Option<String>,
+    /// The photos its text refers to as `/media/<key>`: each key and its file in the zip.
+    pub photos: Vec<(String, String)>,
+    /// Its position in the file, for what the file lists beside it.
+    pub index: Option<usize>,
+}
+
+/// What an import file holds: the valid items, and a plain-words problem for each item that is
+/// not valid.
+pub type ParsedImport = (Vec<ImportItem>, Vec<String>);
+
+/// Checks items read from a file: the valid ones (with their creation times when valid), and a
+/// problem for each of the others.
+pub fn validate(items: Vec<ExportedEntry>) -> ParsedImport {
+    let mut valid = Vec::new();
+    let mut problems = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let tags = item.tags.join(",");
+        match NewEntry::parse(&item.title, &item.date, &tags, &item.body) {
+            Ok(entry) => valid.push(ImportItem {
+                entry,
+                created_at: item
+                    .created_at
+                    .filter(|c| chrono::DateTime::parse_from_rfc3339(c).is_ok()),
+                photos: Vec::new(),
+                index: Some(i),
+            }),
+            Err(errors) => {
+                let label = if item.title.trim().is_empty() {
+                    format!("item {}", i + 1)
+                } else {
+                    format!("item {} (“{}”)", i + 1, item.title.trim())
+                };
+                let why = errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                problems.push(format!("Skipped {label}: {why}"));
+            }
+        }
+    }
+    (valid, problems)
+}
 
 /// Parses an import file: Quire's export or jrnl's.
 pub fn parse_import(bytes: &[u8]) -> Result<ParsedImport, String> {
     let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("The file is not valid JSON ({e}). Quire imports its own JSON export and jrnl's JSON export."))?;
+        serde_json::from_slice(bytes).map_err(|e| format!("The file is not valid JSON ({e}). Quire imports its own export, jrnl's JSON export and Day One's export (the zip)."))?;
     let items: Vec<ExportedEntry> = if value.get("format").and_then(|f| f.as_str())
         == Some("quire-export")
     {
@@ -418,37 +662,13 @@ pub fn parse_import(bytes: &[u8]) -> Result<ParsedImport, String> {
                     .time
                     .map(|t| format!("{}T{}:00Z", e.date, t.get(..5).unwrap_or(&t))),
                 updated_at: None,
+                photos: Vec::new(),
             })
             .collect()
     } else {
-        return Err("Quire doesn't recognise this file. It imports its own JSON export and jrnl's JSON export (jrnl --export json).".into());
+        return Err("Quire doesn't recognise this file. It imports its own export (JSON, or the zip with photos), jrnl's JSON export (jrnl --export json) and Day One's export (the zip).".into());
     };
-    let mut valid = Vec::new();
-    let mut problems = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        let tags = item.tags.join(",");
-        match NewEntry::parse(&item.title, &item.date, &tags, &item.body) {
-            Ok(entry) => valid.push((
-                entry,
-                item.created_at
-                    .filter(|c| chrono::DateTime::parse_from_rfc3339(c).is_ok()),
-            )),
-            Err(errors) => {
-                let label = if item.title.trim().is_empty() {
-                    format!("item {}", i + 1)
-                } else {
-                    format!("item {} (“{}”)", i + 1, item.title.trim())
-                };
-                let why = errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                problems.push(format!("Skipped {label}: {why}"));
-            }
-        }
-    }
-    Ok((valid, problems))
+    Ok(validate(items))
 }
 
 /// Most items one import file may hold (valid or not). A person with a longer journal splits the
@@ -489,9 +709,98 @@ pub fn report_of(row: &repo::ImportRow) -> ImportReport {
     }
 }
 
-/// `POST /import`: checks the uploaded file, then imports it in the background in short batches
-/// (each its own transaction, so nobody else's saves wait on it), recording progress the import
-/// page shows. The response waits briefly, so a small file's report is ready when the page loads.
+/// Whether a file starts as a zip does.
+fn is_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
+}
+
+/// Streams the multipart field `file` into a temporary file (removed when closed), refusing it
+/// past `max` bytes: (its name, the file, its size).
+async fn spool(
+    multipart: &mut Multipart,
+    dir: &std::path::Path,
+    max: u64,
+) -> Result<Option<(String, std::fs::File, u64)>, String> {
+    use tokio::io::AsyncWriteExt;
+    let mut found = None;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Ok(found),
+            Err(e) => {
+                return Err(format!(
+                    "The upload could not be read ({e}). Zip files can be at most {}, other files 20 MB.",
+                    crate::media::human_bytes(max as i64)
+                ))
+            }
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("the file").to_owned();
+        let spooled = tempfile::tempfile_in(dir)
+            .map_err(|e| crate::error::AppError::internal("making room for an import", e).to_string())?;
+        let mut out = tokio::fs::File::from_std(spooled);
+        let mut size: u64 = 0;
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    size += chunk.len() as u64;
+                    if size > max {
+                        return Err(format!(
+                            "That file is larger than {}, the most Quire imports at once.",
+                            crate::media::human_bytes(max as i64)
+                        ));
+                    }
+                    out.write_all(&chunk).await.map_err(|e| {
+                        crate::error::AppError::internal("storing an import", e).to_string()
+                    })?;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(format!(
+                        "The upload did not arrive completely ({e}). Zip files can be at most {}, other files 20 MB.",
+                        crate::media::human_bytes(max as i64)
+                    ))
+                }
+            }
+        }
+        out.flush()
+            .await
+            .map_err(|e| crate::error::AppError::internal("storing an import", e).to_string())?;
+        found = Some((name, out.into_std().await, size));
+    }
+}
+
+/// Reads a spooled upload: a zip (Quire's with photos, or Day One's) or a JSON file.
+fn read_upload(
+    mut file: std::fs::File,
+    size: u64,
+) -> Result<(Option<archive::Archive>, ParsedImport), String> {
+    use std::io::{Read, Seek};
+    let failed = |e: std::io::Error| {
+        crate::error::AppError::internal("reading an import file", e).to_string()
+    };
+    file.rewind().map_err(failed)?;
+    let mut head = [0u8; 4];
+    let read = file.read(&mut head).map_err(failed)?;
+    file.rewind().map_err(failed)?;
+    if is_zip(&head[..read]) {
+        let (archive, items, problems) = archive::read_zip(file)?;
+        return Ok((Some(archive), (items, problems)));
+    }
+    if size > IMPORT_MAX_BYTES as u64 {
+        return Err("That JSON file is larger than 20 MB, the most Quire reads at once. Split it, or import a zip.".into());
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.read_to_end(&mut bytes).map_err(failed)?;
+    Ok((None, parse_import(&bytes)?))
+}
+
+/// `POST /import`: takes the uploaded file (streamed to a temporary file, so a zip of gigabytes
+/// costs disk, not memory), checks it, then imports it in the background in short batches (each
+/// its own transaction, so nobody else's saves wait on it), recording progress the import page
+/// shows. The response waits briefly, so a small file's report is ready when the page loads.
 pub async fn import(
     State(state): State<AppState>,
     session: Session,
@@ -505,41 +814,21 @@ pub async fn import(
         let state = state.clone();
         async move { refused(&state, user_id, secure, &reason).await }
     };
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
-                let name = field.file_name().unwrap_or("the file").to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes.to_vec())),
-                    Err(e) => {
-                        return refuse(format!(
-                        "The upload did not arrive completely ({e}). Files can be at most 20 MB."
-                    ))
-                        .await
-                    }
-                }
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => break,
-            Err(e) => {
-                return refuse(format!(
-                    "The upload could not be read ({e}). Files can be at most 20 MB."
-                ))
-                .await
-            }
-        }
-    }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+    let dir = state
+        .config
+        .media_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
+    let upload = match spool(&mut multipart, &dir, state.config.import_max_bytes).await {
+        Ok(upload) => upload,
+        Err(reason) => return refuse(reason).await,
+    };
+    let Some((name, file, size)) = upload.filter(|(_, _, size)| *size > 0) else {
         return refuse("Choose a file to import first.".into()).await;
     };
-    if bytes.len() > IMPORT_MAX_BYTES {
-        return refuse("That file is larger than 20 MB, the most Quire imports at once.".into())
-            .await;
-    }
-    // Parsing 20 MB of JSON is CPU work: off the request threads.
-    let parsed = tokio::task::spawn_blocking(move || parse_import(&bytes)).await;
-    let (valid, problems) = match parsed {
+    // Reading JSON and a zip's directory is CPU and disk work: off the request threads.
+    let parsed = tokio::task::spawn_blocking(move || read_upload(file, size)).await;
+    let (archive, (valid, problems)) = match parsed {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(problem)) => return refuse(problem).await,
         Err(e) => {
@@ -554,20 +843,13 @@ pub async fn import(
         ))
         .await;
     }
-    let problem_count = problems.len();
-    let shown: Vec<String> = problems
-        .iter()
-        .take(super::IMPORT_PROBLEMS_SHOWN)
-        .map(|p| super::shorten_problem(p))
-        .collect();
-    let shown = serde_json::to_string(&shown).unwrap_or_else(|_| "[]".into());
     let started = repo::start_import(
         &state.db,
         user_id,
         &name,
         valid.len(),
-        &shown,
-        problem_count,
+        &shown_problems(&problems),
+        problems.len(),
         IMPORT_STALE_SECONDS,
     )
     .await;
@@ -584,7 +866,15 @@ pub async fn import(
             return redirect_with_flash(secure, &format!("Nothing imported: {error}"));
         }
     };
-    let mut work = tokio::spawn(run_import(state.db.clone(), user_id, id, valid));
+    let run = Import {
+        state: state.clone(),
+        user_id,
+        id,
+        archive: archive.map(std::sync::Arc::new),
+        problems,
+        stored: HashMap::new(),
+    };
+    let mut work = tokio::spawn(run.run(valid));
     // A small file is done by the time the page loads; a large one shows its progress there.
     let _ = tokio::time::timeout(IMPORT_WAIT, &mut work).await;
     let summary = match repo::latest_import(&state.db, user_id).await {
@@ -594,40 +884,182 @@ pub async fn import(
     redirect_with_flash(secure, &summary)
 }
 
-/// Imports `valid` into import `id`'s person's journal, batch by batch, recording progress.
-async fn run_import(
-    db: crate::db::Pool,
+/// The problems the import page lists, as stored (JSON).
+fn shown_problems(problems: &[String]) -> String {
+    let shown: Vec<String> = problems
+        .iter()
+        .take(super::IMPORT_PROBLEMS_SHOWN)
+        .map(|p| super::shorten_problem(p))
+        .collect();
+    serde_json::to_string(&shown).unwrap_or_else(|_| "[]".into())
+}
+
+/// A running import.
+struct Import {
+    state: AppState,
     user_id: i64,
+    /// Its row in `imports`.
     id: i64,
-    valid: Vec<(super::model::NewEntry, Option<String>)>,
-) {
-    let (mut imported, mut skipped, mut done) = (0, 0, 0);
-    for batch in valid.chunks(repo::IMPORT_BATCH) {
-        match repo::import(&db, user_id, batch).await {
-            Ok((i, s)) => {
-                imported += i;
-                skipped += s;
-                done += batch.len();
-                if let Err(e) = repo::import_progress(&db, id, done, imported, skipped).await {
-                    tracing::warn!(error = %e, import = id, "could not record import progress");
+    /// The zip its photos come from, if it has any.
+    archive: Option<std::sync::Arc<archive::Archive>>,
+    /// Every problem so far: the file's, then the photos'.
+    problems: Vec<String>,
+    /// Photos stored so far, by their key in the file: one used by two entries is stored once.
+    stored: HashMap<String, String>,
+}
+
+#[derive(Default)]
+struct Tally {
+    done: usize,
+    imported: usize,
+    skipped: usize,
+}
+
+impl Import {
+    /// Imports `items` batch by batch (an entry with photos on its own), recording progress.
+    async fn run(mut self, items: Vec<ImportItem>) {
+        let mut tally = Tally::default();
+        let mut batch: Vec<(NewEntry, Option<String>)> = Vec::new();
+        let mut outcome = Ok(());
+        for item in items {
+            if item.photos.is_empty() || self.archive.is_none() {
+                batch.push((item.entry, item.created_at));
+                if batch.len() >= repo::IMPORT_BATCH {
+                    outcome = self.batch(&mut batch, &mut tally).await;
+                }
+            } else {
+                outcome = self.batch(&mut batch, &mut tally).await;
+                if outcome.is_ok() {
+                    outcome = self.with_photos(item, &mut tally).await;
                 }
             }
-            Err(e) => {
-                let error = crate::error::AppError::internal("importing", e);
-                let reason = format!("{error} Import the same file again to add the rest: entries already in your journal are skipped.");
-                if let Err(e) = repo::import_progress(&db, id, done, imported, skipped).await {
-                    tracing::warn!(error = %e, import = id, "could not record import progress");
-                }
-                if let Err(e) = repo::end_import(&db, id, Some(&reason)).await {
-                    tracing::error!(error = %e, import = id, "could not record a failed import");
-                }
-                return;
+            if outcome.is_err() {
+                break;
             }
         }
+        if outcome.is_ok() {
+            outcome = self.batch(&mut batch, &mut tally).await;
+        }
+        let (db, id) = (&self.state.db, self.id);
+        if let Err(e) = repo::import_progress(db, id, tally.done, tally.imported, tally.skipped).await {
+            tracing::warn!(error = %e, import = id, "could not record import progress");
+        }
+        let failed = outcome.err().map(|e| {
+            let error = crate::error::AppError::internal("importing", e);
+            format!("{error} Import the same file again to add the rest: entries already in your journal are skipped.")
+        });
+        if let Err(e) = repo::end_import(db, id, failed.as_deref()).await {
+            tracing::error!(error = %e, import = id, "could not record the end of an import");
+        }
+        tracing::info!(
+            user_id = self.user_id,
+            imported = tally.imported,
+            skipped = tally.skipped,
+            "import"
+        );
     }
-    tracing::info!(user_id, imported, skipped, "import");
-    if let Err(e) = repo::end_import(&db, id, None).await {
-        tracing::error!(error = %e, import = id, "could not record a finished import");
+
+    /// Imports the entries gathered so far (without photos) in one short transaction.
+    async fn batch(
+        &mut self,
+        batch: &mut Vec<(NewEntry, Option<String>)>,
+        tally: &mut Tally,
+    ) -> Result<(), sqlx::Error> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (i, s) = repo::import(&self.state.db, self.user_id, batch).await?;
+        tally.imported += i;
+        tally.skipped += s;
+        tally.done += batch.len();
+        batch.clear();
+        self.progress(tally).await;
+        Ok(())
+    }
+
+    async fn progress(&self, tally: &Tally) {
+        let (db, id) = (&self.state.db, self.id);
+        if let Err(e) = repo::import_progress(db, id, tally.done, tally.imported, tally.skipped).await {
+            tracing::warn!(error = %e, import = id, "could not record import progress");
+        }
+    }
+
+    /// One entry with photos: unless the journal has it already, its photos are read from the
+    /// zip and stored (each checked and cleaned like an upload), then the entry is saved with
+    /// their new ids. A crash in between leaves stored photos nothing uses, which the sweep
+    /// removes after a day; importing again brings the rest.
+    async fn with_photos(&mut self, item: ImportItem, tally: &mut Tally) -> Result<(), sqlx::Error> {
+        let db = self.state.db.clone();
+        if repo::has_entry(&db, self.user_id, &item.entry).await? {
+            tally.skipped += 1;
+            tally.done += 1;
+            self.progress(tally).await;
+            return Ok(());
+        }
+        let label = match item.entry.title.as_str() {
+            "" => format!("the entry of {}", item.entry.date.as_string()),
+            title => format!("“{title}” ({})", item.entry.date.as_string()),
+        };
+        let problems_before = self.problems.len();
+        let limit = self.state.config.photos_per_entry;
+        if item.photos.len() > limit {
+            self.problems.push(format!(
+                "{label} has {} photos; an entry holds at most {limit}, so the rest were left out.",
+                item.photos.len()
+            ));
+        }
+        let mut ids: HashMap<String, String> = HashMap::new();
+        for (key, path) in item.photos.iter().take(limit) {
+            if let Some(id) = self.stored.get(key) {
+                ids.insert(key.clone(), id.clone());
+                continue;
+            }
+            let Some(archive) = self.archive.clone() else {
+                break;
+            };
+            let max = self.state.config.photo_max_bytes;
+            let read_path = path.clone();
+            let bytes = tokio::task::spawn_blocking(move || archive.read(&read_path, max))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            let file_name = path.rsplit('/').next().unwrap_or(path);
+            let bytes = match bytes {
+                Ok(bytes) => bytes,
+                Err(why) => {
+                    self.problems
+                        .push(format!("In {label}, the photo {file_name} {why}."));
+                    continue;
+                }
+            };
+            match crate::media::http::store_upload(&self.state, self.user_id, file_name, bytes).await {
+                Ok(photo) => {
+                    ids.insert(key.clone(), photo.id.clone());
+                    self.stored.insert(key.clone(), photo.id);
+                }
+                Err(refusal) => self.problems.push(format!("In {label}: {}", refusal.message)),
+            }
+        }
+        let body = crate::media::rewrite_refs(item.entry.body.as_str(), |key| {
+            ids.get(key)
+                .map(|id| format!("{}{id}", crate::media::MEDIA_PATH))
+        })
+        .into_owned();
+        let mut entry = item.entry;
+        if let Ok(body) = super::model::EntryBody::parse(&body) {
+            entry.body = body;
+        }
+        let (i, s) = repo::import(&db, self.user_id, &[(entry, item.created_at)]).await?;
+        tally.imported += i;
+        tally.skipped += s;
+        tally.done += 1;
+        if self.problems.len() > problems_before {
+            let shown = shown_problems(&self.problems);
+            if let Err(e) = repo::import_problems(&db, self.id, &shown, self.problems.len()).await {
+                tracing::warn!(error = %e, import = self.id, "could not record import problems");
+            }
+        }
+        self.progress(tally).await;
+        Ok(())
     }
 }
 
@@ -668,7 +1100,7 @@ mod tests {
         let (valid, problems) = parse_import(jrnl).unwrap();
         assert!(problems.is_empty());
         assert_eq!(valid.len(), 1);
-        let (entry, created) = &valid[0];
+        let (entry, created) = (&valid[0].entry, &valid[0].created_at);
         assert_eq!(entry.title.as_str(), "Standup");
         assert_eq!(entry.date.as_string(), "2021-03-04");
         assert_eq!(entry.tags.to_column(), "work");
@@ -711,6 +1143,7 @@ mod tests {
             body: "Body".into(),
             created_at: None,
             updated_at: None,
+            photos: Vec::new(),
         };
         let bytes = markdown_zip(&[e("Same: \"quoted\""), e("Same: \"quoted\"")]).unwrap();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();

@@ -134,7 +134,7 @@ fn Editor(
 ) -> impl IntoView {
     let create = ServerAction::<CreateEntry>::new();
     let update = ServerAction::<UpdateEntry>::new();
-    let pending = Signal::derive(move || create.pending().get() || update.pending().get());
+    let saving = Signal::derive(move || create.pending().get() || update.pending().get());
     // The latest error: from this page's own submissions, or from a plain-form draft.
     let initial_error = error;
     let error = Signal::derive(move || {
@@ -158,6 +158,10 @@ fn Editor(
 
     let body = RwSignal::new(values.body.clone());
     let dirty = RwSignal::new(false);
+    let body_ref = NodeRef::<leptos::html::Textarea>::new();
+    // Photos on their way up (name, percent), and the last refusal.
+    let uploads = RwSignal::new(Vec::<(u64, String, f64)>::new());
+    let upload_error = RwSignal::new(None::<String>);
     let version = RwSignal::new(values.version.unwrap_or(0));
     let form_ref = NodeRef::<leptos::html::Form>::new();
     let date_ref = NodeRef::<leptos::html::Input>::new();
@@ -213,6 +217,21 @@ fn Editor(
         }
     }
 
+    let uploading = Signal::derive(move || uploads.with(|u| !u.is_empty()));
+    let pending = Signal::derive(move || saving.get() || uploading.get());
+    let photo_message = Signal::derive(move || {
+        upload_error
+            .get()
+            .or_else(|| error.get().and_then(|e| e.for_field("photos")))
+    });
+    #[cfg(feature = "hydrate")]
+    let add_files = move |files: Vec<web_sys::File>| {
+        browser::add_photos(files, body_ref, body, dirty, uploads, upload_error)
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let add_files = move |_files: Vec<()>| {};
+    let _ = &add_files;
+
     let heading = if id.is_some() {
         "Edit entry"
     } else {
@@ -259,10 +278,64 @@ fn Editor(
             <div class="editor-panes">
                 <div class="field">
                     <label for="body">"Text " <span class="optional">"(Markdown)"</span></label>
-                    <textarea id="body" name="body" rows="16" aria-describedby="body-error"
+                    <textarea id="body" name="body" rows="16" aria-describedby="body-hint body-error" node_ref=body_ref
                         on:input=move |ev| { body.set(event_target_value(&ev)); dirty.set(true); }
+                        on:paste=move |_ev| {
+                            #[cfg(feature = "hydrate")]
+                            {
+                                let files = _ev.clipboard_data().map(|d| browser::image_files(d.files())).unwrap_or_default();
+                                if !files.is_empty() {
+                                    _ev.prevent_default();
+                                    add_files(files);
+                                }
+                            }
+                        }
+                        on:dragover=move |_ev| {
+                            #[cfg(feature = "hydrate")]
+                            if _ev.data_transfer().is_some_and(|d| d.types().includes(&"Files".into(), 0)) {
+                                _ev.prevent_default();
+                            }
+                        }
+                        on:drop=move |_ev| {
+                            #[cfg(feature = "hydrate")]
+                            {
+                                let files = _ev.data_transfer().map(|d| browser::image_files(d.files())).unwrap_or_default();
+                                if !files.is_empty() {
+                                    _ev.prevent_default();
+                                    add_files(files);
+                                }
+                            }
+                        }
                     >{values.body.clone()}</textarea>
+                    <p id="body-hint" class="hint">"Paste or drop photos into the text to add them."</p>
                     <FieldMessage id="body-error" message=Signal::derive(field_error("body"))/>
+                    <div class="field photo-field">
+                        <label for="photos">"Add photos"</label>
+                        <input id="photos" name="photos" type="file" multiple accept="image/jpeg,image/png,image/webp,image/gif"
+                            aria-describedby="photos-hint photos-error"
+                            on:change=move |_ev| {
+                                #[cfg(feature = "hydrate")]
+                                {
+                                    use wasm_bindgen::JsCast;
+                                    if let Some(input) = _ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                                        let files = browser::image_files(input.files());
+                                        // Uploaded now, one by one; the form itself never carries them.
+                                        input.set_value("");
+                                        add_files(files);
+                                    }
+                                }
+                            }/>
+                        <p id="photos-hint" class="hint">"JPEG, PNG, WebP or GIF. Location and camera details are removed unless you keep them in Settings."</p>
+                        <ul class="uploads" aria-live="polite">
+                            <For each=move || uploads.get() key=|u| u.0 let:upload>
+                                <li>
+                                    <span>{format!("Uploading {}…", upload.1)}</span>
+                                    <progress max="100" value=upload.2 aria-label=format!("Uploading {}", upload.1)></progress>
+                                </li>
+                            </For>
+                        </ul>
+                        <FieldMessage id="photos-error" message=photo_message/>
+                    </div>
                 </div>
                 <section class="preview" aria-label="Preview">
                     <h2 class="preview-label">"Preview"</h2>
@@ -272,7 +345,7 @@ fn Editor(
                 </section>
             </div>
             <div class="form-actions">
-                <button type="submit" disabled=move || pending.get()>{move || if pending.get() { "Saving…" } else { "Save" }}</button>
+                <button type="submit" disabled=move || pending.get()>{move || if uploading.get() { "Uploading…" } else if saving.get() { "Saving…" } else { "Save" }}</button>
                 <a href=cancel_href.clone()>"Cancel"</a>
                 <span class="hint">"Ctrl+S saves"</span>
             </div>
@@ -284,14 +357,14 @@ fn Editor(
             <h1>{heading}</h1>
             {match id {
                 Some(id) => view! {
-                    <ActionForm action=update node_ref=form_ref on:submit=move |_| dirty.set(false)>
+                    <ActionForm action=update node_ref=form_ref attr:enctype="multipart/form-data" on:submit=move |_| dirty.set(false)>
                         <input type="hidden" name="id" value=id.to_string()/>
                         <input type="hidden" name="version" prop:value=move || version.get().to_string() value=version.get_untracked().to_string()/>
                         {fields()}
                     </ActionForm>
                 }.into_any(),
                 None => view! {
-                    <ActionForm action=create node_ref=form_ref on:submit=move |_| dirty.set(false)>
+                    <ActionForm action=create node_ref=form_ref attr:enctype="multipart/form-data" on:submit=move |_| dirty.set(false)>
                         {fields()}
                     </ActionForm>
                 }.into_any(),
@@ -311,9 +384,125 @@ fn FieldMessage(id: &'static str, message: Signal<Option<String>>) -> impl IntoV
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    //! Browser-only behaviour: Ctrl/Cmd+S and the unsaved-changes guard.
+    //! Browser-only behaviour: Ctrl/Cmd+S, the unsaved-changes guard, and photo uploads (pasted,
+    //! dropped or picked: each file is posted to `/media` with a progress bar, and its Markdown
+    //! goes into the text at the cursor).
+    use crate::media::{UploadRefused, UploadedPhoto, UPLOAD_PATH};
     use leptos::prelude::*;
     use wasm_bindgen::{closure::Closure, JsCast};
+
+    /// The image files of a file list (a paste can carry other things too).
+    pub fn image_files(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+        let Some(list) = list else { return Vec::new() };
+        (0..list.length())
+            .filter_map(|i| list.get(i))
+            .filter(|f| f.type_().starts_with("image/") || f.type_().is_empty())
+            .collect()
+    }
+
+    /// Uploads `files` one after another and puts each one's Markdown at the cursor.
+    pub fn add_photos(
+        files: Vec<web_sys::File>,
+        textarea: NodeRef<leptos::html::Textarea>,
+        body: RwSignal<String>,
+        dirty: RwSignal<bool>,
+        uploads: RwSignal<Vec<(u64, String, f64)>>,
+        error: RwSignal<Option<String>>,
+    ) {
+        error.set(None);
+        let queued: Vec<(u64, web_sys::File)> = files
+            .into_iter()
+            .map(|f| ((js_sys::Math::random() * 1e15) as u64, f))
+            .collect();
+        uploads.update(|u| u.extend(queued.iter().map(|(k, f)| (*k, f.name(), 0.0))));
+        leptos::task::spawn_local(async move {
+            for (key, file) in queued {
+                let progress = move |percent: f64| {
+                    uploads.update(|u| {
+                        if let Some(entry) = u.iter_mut().find(|e| e.0 == key) {
+                            entry.2 = percent;
+                        }
+                    })
+                };
+                let result = send(&file, progress).await;
+                uploads.update(|u| u.retain(|e| e.0 != key));
+                match result {
+                    Ok(photo) => {
+                        if let Some(area) = textarea.get_untracked() {
+                            let text = insert_at_cursor(&area, &photo.markdown);
+                            body.set(text);
+                            dirty.set(true);
+                        }
+                    }
+                    Err(message) => error.set(Some(message)),
+                }
+            }
+        });
+    }
+
+    /// Puts `markdown` at the cursor as a paragraph of its own; returns the new text.
+    fn insert_at_cursor(area: &web_sys::HtmlTextAreaElement, markdown: &str) -> String {
+        let value = area.value();
+        let units: Vec<u16> = value.encode_utf16().collect();
+        // Selection offsets count UTF-16 units.
+        let start = (area.selection_start().ok().flatten().unwrap_or(units.len() as u32) as usize)
+            .min(units.len());
+        let end = (area.selection_end().ok().flatten().unwrap_or(start as u32) as usize)
+            .clamp(start, units.len());
+        let before = String::from_utf16_lossy(&units[..start]);
+        let after = String::from_utf16_lossy(&units[end..]);
+        let lead = if before.is_empty() || before.ends_with("\n\n") {
+            ""
+        } else if before.ends_with('\n') {
+            "\n"
+        } else {
+            "\n\n"
+        };
+        let trail = if after.starts_with('\n') || after.is_empty() { "\n" } else { "\n\n" };
+        let inserted = format!("{lead}{markdown}{trail}");
+        let text = format!("{before}{inserted}{after}");
+        area.set_value(&text);
+        let cursor = (before.encode_utf16().count() + inserted.encode_utf16().count()) as u32;
+        let _ = area.set_selection_range(cursor, cursor);
+        text
+    }
+
+    /// Posts one file to `/media` (XMLHttpRequest, for its upload progress).
+    async fn send(file: &web_sys::File, progress: impl Fn(f64) + 'static) -> Result<UploadedPhoto, String> {
+        let failed = |_| "The photo could not be sent. Check your connection and try again.".to_owned();
+        let xhr = web_sys::XmlHttpRequest::new().map_err(failed)?;
+        xhr.open("POST", UPLOAD_PATH).map_err(failed)?;
+        xhr.set_request_header("Accept", "application/json").map_err(failed)?;
+        let form = web_sys::FormData::new().map_err(failed)?;
+        form.append_with_blob_and_filename("photo", file, &file.name())
+            .map_err(failed)?;
+        let on_progress = Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+            if ev.length_computable() && ev.total() > 0.0 {
+                progress((ev.loaded() / ev.total() * 100.0).min(100.0));
+            }
+        });
+        if let Ok(upload) = xhr.upload() {
+            upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+        }
+        let done = js_sys::Promise::new(&mut |resolve, _reject| {
+            xhr.set_onloadend(Some(&resolve));
+        });
+        xhr.send_with_opt_form_data(Some(&form)).map_err(failed)?;
+        let _ = wasm_bindgen_futures::JsFuture::from(done).await;
+        drop(on_progress);
+        let status = xhr.status().unwrap_or(0);
+        let text = xhr.response_text().ok().flatten().unwrap_or_default();
+        if (200..300).contains(&status) {
+            serde_json::from_str::<UploadedPhoto>(&text)
+                .map_err(|_| "The server's answer could not be read.".to_owned())
+        } else if status == 0 {
+            Err(format!("“{}” could not be sent. Check your connection and try again.", file.name()))
+        } else {
+            Err(serde_json::from_str::<UploadRefused>(&text)
+                .map(|r| r.error)
+                .unwrap_or_else(|_| format!("“{}” was not accepted (error {status}).", file.name())))
+        }
+    }
 
     pub fn install_guards(dirty: RwSignal<bool>, form: NodeRef<leptos::html::Form>) {
         let keys = window_event_listener(leptos::ev::keydown, move |ev| {

@@ -185,7 +185,7 @@ fn EntryList(list: EntryListPage, query: JournalQuery) -> impl IntoView {
     view! {
         <ol class="entry-list" aria-label="Entries">
             {list.entries.into_iter().map(|e: EntrySummary| view! {
-                <EntryCard id=e.id title=e.title entry_date=e.entry_date date_label=e.date_label tags=e.tags>
+                <EntryCard id=e.id title=e.title entry_date=e.entry_date date_label=e.date_label tags=e.tags cover=e.cover_photo>
                     {(!e.excerpt.is_empty()).then(|| view! { <p class="excerpt">{e.excerpt}</p> })}
                 </EntryCard>
             }).collect_view()}
@@ -206,10 +206,18 @@ fn EntryCard(
     entry_date: String,
     date_label: String,
     tags: Vec<String>,
+    /// The entry's first photo, shown small beside the text (decorative: the title says it).
+    #[prop(default = None)]
+    cover: Option<String>,
     children: Children,
 ) -> impl IntoView {
+    let with_photo = cover.is_some();
     view! {
-        <li class="entry-card">
+        <li class="entry-card" class:with-photo=with_photo>
+            {cover.map(|id| view! {
+                <img class="entry-thumb" src=format!("{}{id}?size=small", crate::media::MEDIA_PATH)
+                    alt="" width="96" height="96" loading="lazy" decoding="async"/>
+            })}
             <article>
                 <h2><a href=format!("/journal/{id}")>{display_title(&title)}</a></h2>
                 <p class="meta"><time datetime=entry_date>{date_label}</time></p>

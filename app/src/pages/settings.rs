@@ -9,6 +9,7 @@ use crate::account::{sign_in_settings, SignInSettings};
 use crate::auth::local::{try_again_phrase, unix_now};
 use crate::components::guard::RequireUser;
 use crate::components::notice::ErrorNotice;
+use crate::media::{human_bytes, load_photo_settings, PhotoSettings};
 use crate::session::SessionUser;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,6 +26,7 @@ pub fn SettingsPage() -> impl IntoView {
 #[component]
 fn Settings(user: SessionUser) -> impl IntoView {
     let settings = Resource::new(|| (), |_| sign_in_settings());
+    let photos = Resource::new(|| (), |_| load_photo_settings());
     view! {
                 <section class="page narrow">
                     <h1>"Account settings"</h1>
@@ -34,6 +36,14 @@ fn Settings(user: SessionUser) -> impl IntoView {
                         {move || Suspend::new(async move {
                             match settings.await {
                                 Ok(settings) => view! { <SignInSection settings/> }.into_any(),
+                                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match photos.await {
+                                Ok(settings) => view! { <PhotoSection settings/> }.into_any(),
                                 Err(error) => view! { <ErrorNotice error/> }.into_any(),
                             }
                         })}
@@ -83,6 +93,38 @@ fn SignInSection(settings: SignInSettings) -> impl IntoView {
             })}
         </section>
         {has_password.then(|| view! { <ChangePasswordForm/> })}
+    }
+}
+
+/// Photo storage used, and the location setting.
+#[component]
+fn PhotoSection(settings: PhotoSettings) -> impl IntoView {
+    let used = human_bytes(settings.used_bytes);
+    let quota = human_bytes(settings.quota_bytes);
+    let count = settings.photo_count;
+    view! {
+        <section aria-labelledby="photos-heading" class="settings-section" id="photos">
+            <h2 id="photos-heading">"Photos"</h2>
+            <p id="photo-usage">
+                {match count {
+                    0 => "You have no photos yet.".to_owned(),
+                    1 => format!("1 photo uses {used} of your {quota}."),
+                    n => format!("{n} photos use {used} of your {quota}."),
+                }}
+            </p>
+            <meter class="usage-bar" min="0" max=settings.quota_bytes.to_string() value=settings.used_bytes.to_string()
+                aria-labelledby="photo-usage"></meter>
+            <p class="hint">{format!("Each photo can be up to {}. Photos in the trash count until the trash is emptied.", human_bytes(settings.max_photo_bytes))}</p>
+            <form method="post" action="/api/media/keep-locations" class="stack" aria-label="Photo privacy">
+                <div class="field checkbox">
+                    <input id="keep-locations" name="keep" type="checkbox" value="on" checked=settings.keep_locations
+                        aria-describedby="keep-locations-hint"/>
+                    <label for="keep-locations">"Keep photo locations"</label>
+                </div>
+                <p id="keep-locations-hint" class="hint">"Off (the default): where a photo was taken, the camera and the other details a phone stores in it are removed when you add it. On: photos you add from now on keep them."</p>
+                <button type="submit" class="button">"Save photo settings"</button>
+            </form>
+        </section>
     }
 }
 

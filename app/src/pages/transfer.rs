@@ -21,15 +21,16 @@ pub fn TransferPage() -> impl IntoView {
                     <h2>"Take your journal with you"</h2>
                     <p>"Download every entry (the trash excepted) whenever you like."</p>
                     <ul class="download-list">
-                        <li><a class="button" href="/export/quire.json" download>"Download JSON"</a>" Quire’s own format: re-import it here or anywhere."</li>
-                        <li><a class="button" href="/export/markdown.zip" download>"Download Markdown (zip)"</a>" One file per entry, with front matter."</li>
+                        <li><a class="button" href="/export/quire.json" download>"Download JSON"</a>" Quire’s own format: re-import it here or anywhere. Photos are referred to, not included."</li>
+                        <li><a class="button" href="/export/quire.zip" download>"Download JSON with photos (zip)"</a>" The same, with every photo: import it to bring back entries and photos."</li>
+                        <li><a class="button" href="/export/markdown.zip" download>"Download Markdown (zip)"</a>" One file per entry, with front matter, and a photos folder the entries link to."</li>
                     </ul>
                     <h2>"Import"</h2>
-                    <p>"Import a Quire JSON export, or a jrnl export (" <code>"jrnl --export json"</code> "). Entries you already have are skipped, so importing the same file twice is harmless. Files can be up to 20 MB and 50,000 entries; a large file is imported in the background while you go on writing."</p>
+                    <p>"Import a Quire export (JSON, or the zip with photos), a jrnl export (" <code>"jrnl --export json"</code> "), or a Day One export (the zip Day One makes with File → Export → JSON, photos included). Entries you already have are skipped, so importing the same file twice is harmless. JSON files can be up to 20 MB, zips much larger, and 50,000 entries; a large file is imported in the background while you go on writing."</p>
                     <form method="post" action="/import" enctype="multipart/form-data" class="import-form">
                         <div class="field">
                             <label for="import-file">"File to import"</label>
-                            <input id="import-file" type="file" name="file" accept=".json,application/json" required/>
+                            <input id="import-file" type="file" name="file" accept=".json,.zip,application/json,application/zip" required/>
                         </div>
                         <button type="submit">"Import"</button>
                     </form>
