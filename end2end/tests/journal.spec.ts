@@ -77,7 +77,7 @@ test('write, find, edit, filter, delete, restore', async ({ page }) => {
   await page.goto('/journal/transfer');
   const [download] = await Promise.all([
     page.waitForEvent('download'),
-    page.getByRole('link', { name: 'Download JSON' }).click(),
+    page.getByRole('link', { name: 'Download JSON', exact: true }).click(),
   ]);
   const path = await download.path();
   const { readFileSync } = await import('node:fs');
