@@ -190,6 +190,7 @@ def main():
             pillow_work(big)
             pillow_s.append(time.perf_counter() - t)
         thumb = run.sequential_ms(base, f"/media/{ids[0]}?size=small", cookie, 50)
+        thumb["rps"] = run.wrk(base + f"/media/{ids[0]}?size=small", {"Cookie": cookie}, 8)
         results["upload_12mp"] = {
             "bytes": len(big),
             "quire_s": statistics.median(quire_s),
@@ -197,7 +198,8 @@ def main():
             "thumbnail_fetch_ms": thumb,
         }
         run.say(f"upload 12 MP: Quire {statistics.median(quire_s):.2f} s, "
-                f"Pillow {statistics.median(pillow_s):.2f} s; thumbnail {thumb['p50_ms']:.2f} ms")
+                f"Pillow {statistics.median(pillow_s):.2f} s; thumbnail {thumb['p50_ms']:.2f} ms, "
+                f"{thumb['rps']:,.0f} req/s")
 
         # 2. The journal page with 20 thumbnails, beside 20 entries without photos.
         small = photo(1200, 900, 2, quality=85)

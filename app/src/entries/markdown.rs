@@ -143,8 +143,13 @@ fn photo_html(id: &str, info: PhotoInfo, alt: &str) -> String {
 /// The first words of an entry as plain text, for lists (computed once, when the entry is saved).
 pub fn excerpt(markdown: &str, max_chars: usize) -> String {
     let mut text = String::new();
+    // A photo's caption is not part of what the entry says (the list shows the photo itself).
+    let mut in_image = 0usize;
     for event in Parser::new_ext(markdown, options()) {
         match event {
+            Event::Start(Tag::Image { .. }) => in_image += 1,
+            Event::End(TagEnd::Image) => in_image = in_image.saturating_sub(1),
+            Event::Text(_) | Event::Code(_) if in_image > 0 => {}
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
             Event::End(
@@ -272,5 +277,13 @@ mod tests {
         assert!(e.ends_with('…'));
         assert!(e.chars().count() <= 31);
         assert_eq!(excerpt("short", 30), "short");
+    }
+
+    #[test]
+    fn an_excerpt_leaves_photo_captions_out() {
+        assert_eq!(
+            excerpt("Before.\n\n![sunset over the bay](/media/x)\n\nAfter.", 80),
+            "Before. After."
+        );
     }
 }

@@ -7,6 +7,12 @@
 //! in which case the EXIF block is copied over with its orientation reset. Colour profiles are
 //! kept (they are not personal, and without them phone photos look washed out).
 //!
+//! A JPEG that already stands the right way up keeps its own compressed picture: its metadata
+//! segments are cut out ([`strip_jpeg`]) instead of decoding and re-encoding 12 megapixels, which
+//! would cost most of an upload's time (the profile in docs/BENCHMARKS.md) and some quality each
+//! time a photo is exported and imported again. It is still decoded in full, for the smaller
+//! sizes and to refuse a file that only looks like a JPEG.
+//!
 //! What is stored: JPEG stays JPEG; PNG stays PNG; WebP becomes JPEG (PNG when it has
 //! transparency: `image` writes only lossless WebP, which would be several times larger); GIF is
 //! copied frame by frame without re-quantising (animation kept, extensions dropped). Smaller sizes
@@ -179,12 +185,20 @@ pub fn process(bytes: &[u8], keep_metadata: bool) -> Result<Processed, Refusal> 
         Ok(out)
     };
     let content_type = if as_png { "image/png" } else { "image/jpeg" };
+    let kept = (format == ImageFormat::Jpeg && orientation == Orientation::NoTransforms)
+        .then(|| strip_jpeg(bytes, keep_metadata))
+        .flatten()
+        .filter(|stripped| still_the_same_jpeg(stripped, width, height, keep_metadata));
+    let original = match kept {
+        Some(stripped) => stripped,
+        None => encode(&image, ORIGINAL_QUALITY, true)?,
+    };
     let mut variants = vec![Variant {
         name: "original",
         content_type,
         width: image.width(),
         height: image.height(),
-        bytes: encode(&image, ORIGINAL_QUALITY, true)?,
+        bytes: original,
     }];
     let longest = image.width().max(image.height());
     let large = (longest > LARGE).then(|| {
@@ -217,6 +231,88 @@ pub fn process(bytes: &[u8], keep_metadata: bool) -> Result<Processed, Refusal> 
         animated: false,
         variants,
     })
+}
+
+/// A JPEG's own bytes without its metadata: the APPn and COM segments are cut out except the
+/// three that decide how it looks (JFIF without a thumbnail, the ICC colour profile, Adobe's
+/// colour transform); with `keep_all`, every segment stays. The compressed picture is copied as
+/// it is, and the file ends at its end-of-image marker: what some cameras append after it (a
+/// second picture, a depth map, with metadata of their own) is left out. `None` when the file is
+/// not the plain marker stream this expects (the caller then re-encodes it).
+pub fn strip_jpeg(bytes: &[u8], keep_all: bool) -> Option<Vec<u8>> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    let mut i = 2;
+    loop {
+        if *bytes.get(i)? != 0xFF {
+            return None;
+        }
+        // Fill bytes may come before a marker.
+        while bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let marker = *bytes.get(i + 1)?;
+        match marker {
+            0xD9 => {
+                out.extend_from_slice(&[0xFF, 0xD9]);
+                return Some(out);
+            }
+            0xD0..=0xD7 | 0x01 => {
+                out.extend_from_slice(&[0xFF, marker]);
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        let length = usize::from(u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]));
+        if length < 2 {
+            return None;
+        }
+        let segment = bytes.get(i..i + 2 + length)?;
+        let payload = &segment[4..];
+        let metadata = matches!(marker, 0xE0..=0xEF | 0xFE);
+        let looks = match marker {
+            0xE0 => payload.starts_with(b"JFIF\0") && payload.len() == 14,
+            0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
+            0xEE => payload.starts_with(b"Adobe"),
+            _ => false,
+        };
+        if keep_all || !metadata || looks {
+            out.extend_from_slice(segment);
+        }
+        i += 2 + length;
+        if marker == 0xDA {
+            // The scan's compressed data runs to the next marker that is neither a stuffed
+            // 0xFF00 nor a restart marker.
+            let start = i;
+            loop {
+                let ff = i + bytes.get(i..)?.iter().position(|&b| b == 0xFF)?;
+                match *bytes.get(ff + 1)? {
+                    0x00 | 0xD0..=0xD7 => i = ff + 2,
+                    _ => {
+                        out.extend_from_slice(&bytes[start..ff]);
+                        i = ff;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a stripped JPEG still reads as the picture that was decoded, and has no EXIF left
+/// when none may stay.
+fn still_the_same_jpeg(stripped: &[u8], width: u32, height: u32, keep_metadata: bool) -> bool {
+    let Ok(mut decoder) =
+        ImageReader::with_format(Cursor::new(stripped), ImageFormat::Jpeg).into_decoder()
+    else {
+        return false;
+    };
+    let exif_left = decoder.exif_metadata().ok().flatten().is_some();
+    decoder.dimensions() == (width, height) && (keep_metadata || !exif_left)
 }
 
 fn check_pixels(width: u32, height: u32) -> Result<(), Refusal> {
@@ -386,6 +482,41 @@ mod tests {
             process(&png, false).unwrap_err(),
             Refusal::TooManyPixels { width: 20000, height: 20000 }
         );
+    }
+
+    #[test]
+    fn an_upright_jpeg_keeps_its_picture_and_loses_its_metadata_and_trailing_pictures() {
+        let mut exif = vec![0xFF, 0xE1];
+        let body = b"Exif\0\0MM\0*\0\0\0\x08\0\0GPS-and-camera";
+        exif.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+        exif.extend_from_slice(body);
+        let plain = jpeg(640, 480);
+        // SOI, then the EXIF segment, then the rest; and a second "picture" after the end.
+        let mut phone = plain[..2].to_vec();
+        phone.extend_from_slice(&exif);
+        phone.extend_from_slice(&plain[2..]);
+        phone.extend_from_slice(b"\xFF\xD8\xFF\xE1\0\x10Exif\0\0hidden-gps");
+        let stripped = strip_jpeg(&phone, false).unwrap();
+        assert!(!stripped.windows(4).any(|w| w == b"Exif"), "EXIF left");
+        assert!(stripped.ends_with(&[0xFF, 0xD9]));
+        // The compressed picture is untouched: it decodes to exactly the same pixels.
+        let before = image::load_from_memory(&plain).unwrap().to_rgb8();
+        let after = image::load_from_memory(&stripped).unwrap().to_rgb8();
+        assert_eq!(before, after);
+        // The stored original is that file.
+        let p = process(&phone, false).unwrap();
+        assert_eq!(p.variants[0].bytes, stripped);
+        // Keeping metadata keeps the segment (and still drops what follows the end).
+        let kept = strip_jpeg(&phone, true).unwrap();
+        assert!(kept.windows(14).any(|w| w == &body[..14]));
+        assert!(!kept.windows(10).any(|w| w == b"hidden-gps"));
+    }
+
+    #[test]
+    fn a_jpeg_that_is_not_a_plain_marker_stream_is_not_stripped() {
+        assert!(strip_jpeg(b"\xFF\xD8garbage", false).is_none());
+        let plain = jpeg(64, 48);
+        assert!(strip_jpeg(&plain[..plain.len() - 2], false).is_none(), "no end marker");
     }
 
     #[test]

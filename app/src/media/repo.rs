@@ -145,10 +145,14 @@ pub async fn fetch(
     variant: &str,
 ) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
     let row: Option<(String, String, Option<Vec<u8>>)> = on_pool!(pool, |p| sqlx::query_as(
+        // The size is chosen first, by name only: sorting whole rows would read the original's
+        // megabytes for every thumbnail.
         "SELECT v.variant, v.content_type, v.data FROM photo_variants v
          JOIN photos p ON p.id = v.photo_id
-         WHERE p.id = $1 AND p.user_id = $2 AND v.variant IN ($3, 'original')
-         ORDER BY CASE WHEN v.variant = $3 THEN 0 ELSE 1 END LIMIT 1"
+         WHERE p.id = $1 AND p.user_id = $2 AND v.variant = (
+             SELECT w.variant FROM photo_variants w
+             WHERE w.photo_id = $1 AND w.variant IN ($3, 'original')
+             ORDER BY CASE WHEN w.variant = $3 THEN 0 ELSE 1 END LIMIT 1)"
     )
     .bind(id)
     .bind(user_id)
