@@ -208,7 +208,9 @@ pub async fn security_headers(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    if !asset && !(photo && headers.contains_key(header::CACHE_CONTROL)) {
+    // A photo answer sets its own (`private`, long-lived); a 404 for one does not.
+    let photo_cached = photo && headers.contains_key(header::CACHE_CONTROL);
+    if !asset && !photo_cached {
         // Pages of signed-in people, server functions and exports: never kept by a browser's or
         // a proxy's cache, where the next person at a shared computer could find them.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -218,7 +218,7 @@ impl DayOnePlace<'_> {
     fn photo_path(&self, photo: &DayOnePhoto) -> Option<String> {
         let md5 = photo.md5.as_deref()?;
         let exact = format!("{}photos/{md5}.{}", self.prefix, photo.kind.as_deref().unwrap_or("jpeg"));
-        if self.names.iter().any(|n| *n == exact) {
+        if self.names.contains(&exact) {
             return Some(exact);
         }
         let stem = format!("{}photos/{md5}.", self.prefix);

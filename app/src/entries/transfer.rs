@@ -467,6 +467,9 @@ fn linked_relatively(mut entry: ExportedEntry) -> ExportedEntry {
     entry
 }
 
+/// Reads one photo's original (its type and bytes; `None` if it was deleted meanwhile).
+type PhotoFetch<'a> = dyn Fn(&str) -> Result<Option<(String, Vec<u8>)>, String> + 'a;
+
 /// An export zip: Markdown files (`YYYY-MM-DD-title-slug.md`, with front matter whose strings
 /// are JSON-quoted, valid YAML, so any title survives), or `quire.json`; and `photos/`.
 pub struct ExportZip<W: Write + std::io::Seek> {
@@ -500,7 +503,7 @@ impl<W: Write + std::io::Seek> ExportZip<W> {
         &mut self,
         file: &str,
         id: &str,
-        fetch: &dyn Fn(&str) -> Result<Option<(String, Vec<u8>)>, String>,
+        fetch: &PhotoFetch,
     ) -> Result<(), String> {
         if !self.photos.insert(id.to_owned()) {
             return Ok(());
