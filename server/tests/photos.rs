@@ -819,11 +819,47 @@ async fn a_day_one_export_comes_home_with_dates_tags_photos_and_places() {
 }
 
 #[tokio::test]
-async fn a_cut_short_zip_is_refused_clearly_and_nothing_is_imported() {
-    let (_app, _p, alice, _bob) = app_with(&[]).await;
+async fn a_zip_cut_short_imports_what_it_holds_and_the_whole_file_brings_the_rest() {
+    let (app, _p, alice, _bob) = app_with(&[]).await;
     let export = day_one_export();
-    let cut = export[..export.len() / 2].to_vec();
+    // The download stopped inside the last photo: the zip has no central directory.
+    let cut = export[..export.len() - 1000].to_vec();
     let report = import_zip(&alice, "Day One export.zip", cut).await;
+    assert_eq!(report["state"], "Finished", "{report}");
+    assert_eq!(report["imported"], 3, "{report}");
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("ends early"), "{problems}");
+    let quiet = |entries: &[serde_json::Value]| {
+        entries
+            .iter()
+            .find(|e| e["entry_date"] == "2023-05-03")
+            .unwrap()
+            .clone()
+    };
+    let entries = entries_of(&alice).await;
+    assert!(quiet(&entries)["cover_photo"].is_null(), "its photo was cut off");
+    let tokyo = entries.iter().find(|e| e["title"] == "Tokyo at last!").unwrap();
+    assert!(tokyo["cover_photo"].is_string(), "{tokyo}");
+    let photos = photo_count(&app).await;
+
+    // The whole file: no entry twice, and the photo that was missing is put in its place.
+    let report = import_zip(&alice, "Day One export.zip", export).await;
+    assert_eq!(report["imported"], 0, "{report}");
+    assert_eq!(report["skipped"], 3, "{report}");
+    let entries = entries_of(&alice).await;
+    assert_eq!(entries.len(), 3);
+    let cover = quiet(&entries)["cover_photo"].as_str().unwrap().to_owned();
+    assert_eq!(photo_count(&app).await, photos + 1);
+    let res = fetch(&alice, &format!("/media/{cover}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_zip_that_holds_nothing_readable_is_refused_clearly() {
+    let (_app, _p, alice, _bob) = app_with(&[]).await;
+    // Cut inside Journal.json, the first file: nothing whole to import.
+    let export = day_one_export();
+    let report = import_zip(&alice, "Day One export.zip", export[..300].to_vec()).await;
     assert!(report["failed"].as_str().unwrap().contains("incomplete or damaged"), "{report}");
     assert!(entries_of(&alice).await.is_empty());
     // A zip that is neither Quire's nor Day One's.

@@ -11,32 +11,87 @@
 use super::model::{EntryBody, NewEntry, TagList};
 use super::transfer::{ExportedEntry, ImportItem, QuireExport};
 use serde::Deserialize;
-use std::io::{BufReader, Read};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::sync::Mutex;
+
+/// The zip's files, as they can be reached.
+enum Files {
+    /// A whole zip: its central directory says where each file is.
+    Indexed(zip::ZipArchive<File>),
+    /// A zip cut short (its central directory, at the end, is missing): the files that arrived
+    /// whole, found by reading it from the start. JSON files are kept as read (text, small
+    /// beside the photos); photos are found again by where their local header starts.
+    Streamed {
+        file: File,
+        offsets: HashMap<String, u64>,
+        json: HashMap<String, Vec<u8>>,
+    },
+}
 
 /// An opened import zip, shared by the import's steps (one reader at a time).
 pub struct Archive {
-    zip: Mutex<zip::ZipArchive<std::fs::File>>,
+    files: Mutex<Files>,
+}
+
+fn too_big(max: u64) -> String {
+    format!(
+        "is larger than {}, the most a photo can be",
+        crate::media::human_bytes(max as i64)
+    )
+}
+
+fn read_limited(file: impl Read, size: u64, max: u64) -> Result<Vec<u8>, String> {
+    if size > max {
+        return Err(too_big(max));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("could not be read from the zip ({e})"))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(max));
+    }
+    Ok(bytes)
 }
 
 impl Archive {
     /// The bytes of the file at `path`, if it is there and at most `max` bytes (blocking).
     pub fn read(&self, path: &str, max: u64) -> Result<Vec<u8>, String> {
-        let mut zip = self.zip.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let file = zip
-            .by_name(path)
-            .map_err(|_| "is not in the zip".to_owned())?;
-        if file.size() > max {
-            return Err(format!(
-                "is larger than {}, the most a photo can be",
-                crate::media::human_bytes(max as i64)
-            ));
+        let mut files = self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let missing = || "is not in the zip".to_owned();
+        match &mut *files {
+            Files::Indexed(zip) => {
+                let entry = zip.by_name(path).map_err(|_| missing())?;
+                let size = entry.size();
+                read_limited(entry, size, max)
+            }
+            Files::Streamed { file, offsets, .. } => {
+                let at = *offsets.get(path).ok_or_else(missing)?;
+                file.seek(SeekFrom::Start(at))
+                    .map_err(|e| format!("could not be read from the zip ({e})"))?;
+                let entry = zip::read::read_zipfile_from_stream(file)
+                    .map_err(|e| format!("could not be read from the zip ({e})"))?
+                    .ok_or_else(missing)?;
+                let size = entry.size();
+                read_limited(entry, size, max)
+            }
         }
-        let mut bytes = Vec::with_capacity(file.size() as usize);
-        file.take(max + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("could not be read from the zip ({e})"))?;
-        Ok(bytes)
+    }
+
+    /// A JSON file of the zip, to parse.
+    fn json(&self, name: &str) -> Result<Vec<u8>, String> {
+        let mut files = self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &mut *files {
+            Files::Indexed(zip) => {
+                let mut entry = zip.by_name(name).map_err(damaged)?;
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).map_err(damaged)?;
+                Ok(bytes)
+            }
+            Files::Streamed { json, .. } => json.get(name).cloned().ok_or_else(|| damaged(name)),
+        }
     }
 }
 
@@ -47,43 +102,112 @@ fn damaged(e: impl std::fmt::Display) -> String {
     format!("This zip file is incomplete or damaged ({e}). If its download was cut short, download it again.")
 }
 
-/// Opens an import zip and reads its entries (blocking: call it on the blocking pool).
-pub fn read_zip(file: std::fs::File) -> Result<ReadZip, String> {
-    let mut zip = zip::ZipArchive::new(file).map_err(damaged)?;
-    let names: Vec<String> = zip
-        .file_names()
-        .filter_map(|name| name.ok().map(|name| name.into_owned()))
-        .collect();
+/// Whether a file of the zip is one of the JSON files an import reads (at the top or in one
+/// folder).
+fn is_journal_json(name: &str) -> bool {
+    name.ends_with(".json")
+        && name.matches('/').count() <= 1
+        && !name.rsplit('/').next().unwrap_or("").starts_with('.')
+}
+
+/// Reads a zip without its central directory, from the start, as far as whole files go: the
+/// files, their names, and whether it ended early.
+fn scan(mut file: File) -> Result<(Files, Vec<String>, bool), String> {
+    file.rewind().map_err(damaged)?;
+    let (mut offsets, mut json, mut names) = (HashMap::new(), HashMap::new(), Vec::new());
+    let mut cut = false;
+    loop {
+        let at = file.stream_position().map_err(damaged)?;
+        let mut entry = match zip::read::read_zipfile_from_stream(&mut file) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => break,
+            Err(_) => {
+                cut = true;
+                break;
+            }
+        };
+        let Ok(name) = entry.name().map(|n| n.to_string()) else {
+            cut = true;
+            break;
+        };
+        // Read to its end (checking its CRC): a file the cut went through does not count.
+        let read = if is_journal_json(&name) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map(|_| Some(bytes))
+        } else {
+            std::io::copy(&mut entry, &mut std::io::sink()).map(|_| None)
+        };
+        match read {
+            Ok(bytes) => {
+                if let Some(bytes) = bytes {
+                    json.insert(name.clone(), bytes);
+                }
+                offsets.insert(name.clone(), at);
+                names.push(name);
+            }
+            Err(_) => {
+                cut = true;
+                break;
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(damaged("no whole file in it"));
+    }
+    Ok((Files::Streamed { file, offsets, json }, names, cut))
+}
+
+/// Opens an import zip and reads its entries (blocking: call it on the blocking pool). A zip cut
+/// short is read as far as it goes: what it holds is imported, and the report says it ended early.
+pub fn read_zip(file: File) -> Result<ReadZip, String> {
+    let indexed = file
+        .try_clone()
+        .ok()
+        .and_then(|copy| zip::ZipArchive::new(copy).ok());
+    let (files, names, cut) = match indexed {
+        Some(zip) => {
+            let names = zip
+                .file_names()
+                .filter_map(|name| name.ok().map(|name| name.into_owned()))
+                .collect();
+            (Files::Indexed(zip), names, false)
+        }
+        None => scan(file)?,
+    };
+    let archive = Archive {
+        files: Mutex::new(files),
+    };
+    let (items, mut problems) = read_items(&archive, &names)?;
+    if cut {
+        problems.insert(0, "The zip file ends early (was its download cut short?): Quire imported what it holds. Download it again and import it once more to add the rest; entries already imported are skipped.".to_owned());
+    }
+    Ok((archive, items, problems))
+}
+
+/// The items of an opened zip: Quire's own, or Day One's journals.
+fn read_items(archive: &Archive, names: &[String]) -> Result<(Vec<ImportItem>, Vec<String>), String> {
     // Quire's own zip.
     if let Some(name) = names.iter().find(|n| n.rsplit('/').next() == Some("quire.json")) {
         let prefix = name.trim_end_matches("quire.json").to_owned();
-        let export: QuireExport = {
-            let file = zip.by_name(name).map_err(damaged)?;
-            serde_json::from_reader(BufReader::new(file)).map_err(|e| {
-                format!("This looks like a Quire export, but its quire.json is damaged: {e}.")
-            })?
-        };
-        let (items, problems) = quire_items(export.entries, &prefix);
-        return Ok((Archive { zip: Mutex::new(zip) }, items, problems));
+        let bytes = archive.json(name)?;
+        let export: QuireExport = serde_json::from_slice(&bytes).map_err(|e| {
+            format!("This looks like a Quire export, but its quire.json is damaged: {e}.")
+        })?;
+        return Ok(quire_items(export.entries, &prefix));
     }
     // Day One's: its journals' JSON files, at the top or in one folder.
-    let journals: Vec<String> = names
-        .iter()
-        .filter(|n| n.ends_with(".json") && n.matches('/').count() <= 1)
-        .filter(|n| !n.rsplit('/').next().unwrap_or("").starts_with('.'))
-        .cloned()
-        .collect();
+    let journals: Vec<String> = names.iter().filter(|n| is_journal_json(n)).cloned().collect();
     let mut items = Vec::new();
     let mut problems = Vec::new();
     let mut recognised = 0;
     let tag_journals = journals.len() > 1;
     for name in &journals {
-        let export: DayOneExport = {
-            let file = zip.by_name(name).map_err(damaged)?;
-            match serde_json::from_reader(BufReader::new(file)) {
-                Ok(export) => export,
-                Err(_) => continue,
-            }
+        let Ok(bytes) = archive.json(name) else {
+            continue;
+        };
+        let export: DayOneExport = match serde_json::from_reader(BufReader::new(&bytes[..])) {
+            Ok(export) => export,
+            Err(_) => continue,
         };
         recognised += 1;
         let prefix = name.rsplit_once('/').map_or("", |(dir, _)| dir);
@@ -95,7 +219,7 @@ pub fn read_zip(file: std::fs::File) -> Result<ReadZip, String> {
         let journal = name.rsplit('/').next().unwrap_or(name).trim_end_matches(".json");
         let place = DayOnePlace {
             prefix: &prefix,
-            names: &names,
+            names,
             journal: tag_journals.then_some(journal),
         };
         for (i, value) in export.entries.into_iter().enumerate() {
@@ -119,7 +243,7 @@ pub fn read_zip(file: std::fs::File) -> Result<ReadZip, String> {
     if recognised == 0 {
         return Err("Quire doesn't recognise this zip. It imports Quire's zip with photos (quire.json and photos/) and Day One's JSON export (Journal.json and photos/).".into());
     }
-    Ok((Archive { zip: Mutex::new(zip) }, items, problems))
+    Ok((items, problems))
 }
 
 /// The items of Quire's `quire.json`, each with the photos the zip carries for it.

@@ -194,9 +194,14 @@ pub async fn import(
     Ok((imported, skipped))
 }
 
-/// Whether this person already has `entry` (same day, title and text, live or in the trash): what
-/// [`import`] skips. An import with photos asks first, so it does not store them again.
-pub async fn has_entry(pool: &Pool, user_id: i64, entry: &NewEntry) -> Result<bool, sqlx::Error> {
+/// The id of this person's entry that is `entry` (same day, title and text, live or in the
+/// trash), if there is one: what [`import`] skips. An import with photos asks first, so it does
+/// not store them again.
+pub async fn existing_entry(
+    pool: &Pool,
+    user_id: i64,
+    entry: &NewEntry,
+) -> Result<Option<i64>, sqlx::Error> {
     let digest = content_digest(
         &entry.date.as_string(),
         &strip_markers(entry.title.as_str()),
@@ -209,7 +214,7 @@ pub async fn has_entry(pool: &Pool, user_id: i64, entry: &NewEntry) -> Result<bo
     .bind(&digest)
     .fetch_optional(p)
     .await)?;
-    Ok(found.is_some())
+    Ok(found.map(|(id,)| id))
 }
 
 /// Items per import transaction: small enough that a batch holds the write lock for a few

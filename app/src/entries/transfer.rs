@@ -987,32 +987,60 @@ impl Import {
         }
     }
 
+    /// The photo references of a stored entry's text that are not (yet) this person's photos:
+    /// the keys an earlier import could not bring.
+    async fn missing_photos(&self, body: &str) -> Result<Vec<String>, sqlx::Error> {
+        let mut keys: Vec<String> = Vec::new();
+        let _ = crate::media::rewrite_refs(body, |key| {
+            if !keys.iter().any(|k| k == key) {
+                keys.push(key.to_owned());
+            }
+            None
+        });
+        let owned = crate::media::repo::infos(&self.state.db, self.user_id, &keys).await?;
+        Ok(keys.into_iter().filter(|k| !owned.contains_key(k)).collect())
+    }
+
     /// One entry with photos: unless the journal has it already, its photos are read from the
     /// zip and stored (each checked and cleaned like an upload), then the entry is saved with
-    /// their new ids. A crash in between leaves stored photos nothing uses, which the sweep
+    /// their new ids. When it has it already, with photos an earlier import could not bring (a
+    /// cut-short zip), those are brought now and written into the entry. A crash in between leaves stored photos nothing uses, which the sweep
     /// removes after a day; importing again brings the rest.
     async fn with_photos(&mut self, item: ImportItem, tally: &mut Tally) -> Result<(), sqlx::Error> {
         let db = self.state.db.clone();
-        if repo::has_entry(&db, self.user_id, &item.entry).await? {
-            tally.skipped += 1;
-            tally.done += 1;
-            self.progress(tally).await;
-            return Ok(());
-        }
         let label = match item.entry.title.as_str() {
             "" => format!("the entry of {}", item.entry.date.as_string()),
             title => format!("“{title}” ({})", item.entry.date.as_string()),
         };
         let problems_before = self.problems.len();
         let limit = self.state.config.photos_per_entry;
-        if item.photos.len() > limit {
+        // Already imported: done, unless photos a cut-short file did not hold are still
+        // missing from it, which this file may bring.
+        let existing = repo::existing_entry(&db, self.user_id, &item.entry).await?;
+        let mut wanted: Vec<&(String, String)> = item.photos.iter().take(limit).collect();
+        let mut stored_entry = None;
+        if let Some(id) = existing {
+            let record = repo::get(&db, self.user_id, id).await?;
+            let missing = match &record {
+                Some(record) => self.missing_photos(&record.body).await?,
+                None => Vec::new(),
+            };
+            wanted.retain(|(key, _)| missing.contains(key));
+            if wanted.is_empty() {
+                tally.skipped += 1;
+                tally.done += 1;
+                self.progress(tally).await;
+                return Ok(());
+            }
+            stored_entry = record;
+        } else if item.photos.len() > limit {
             self.problems.push(format!(
                 "{label} has {} photos; an entry holds at most {limit}, so the rest were left out.",
                 item.photos.len()
             ));
         }
         let mut ids: HashMap<String, String> = HashMap::new();
-        for (key, path) in item.photos.iter().take(limit) {
+        for (key, path) in wanted {
             if let Some(id) = self.stored.get(key) {
                 ids.insert(key.clone(), id.clone());
                 continue;
@@ -1042,18 +1070,35 @@ impl Import {
                 Err(refusal) => self.problems.push(format!("In {label}: {}", refusal.message)),
             }
         }
-        let body = crate::media::rewrite_refs(item.entry.body.as_str(), |key| {
-            ids.get(key)
-                .map(|id| format!("{}{id}", crate::media::MEDIA_PATH))
-        })
-        .into_owned();
-        let mut entry = item.entry;
-        if let Ok(body) = super::model::EntryBody::parse(&body) {
-            entry.body = body;
+        let with_ids = |text: &str| {
+            crate::media::rewrite_refs(text, |key| {
+                ids.get(key)
+                    .map(|id| format!("{}{id}", crate::media::MEDIA_PATH))
+            })
+            .into_owned()
+        };
+        if let Some(record) = stored_entry {
+            // The entry as it is now (its tags may have been edited), with the photos that
+            // arrived this time.
+            let repaired = NewEntry::parse(
+                &record.title,
+                &record.entry_date,
+                &split_tags(&record.tags).join(","),
+                &with_ids(&record.body),
+            );
+            if let (Ok(entry), false) = (repaired, ids.is_empty()) {
+                repo::update(&db, self.user_id, record.id, record.version, &entry).await?;
+            }
+            tally.skipped += 1;
+        } else {
+            let mut entry = item.entry;
+            if let Ok(body) = super::model::EntryBody::parse(&with_ids(entry.body.as_str())) {
+                entry.body = body;
+            }
+            let (i, s) = repo::import(&db, self.user_id, &[(entry, item.created_at)]).await?;
+            tally.imported += i;
+            tally.skipped += s;
         }
-        let (i, s) = repo::import(&db, self.user_id, &[(entry, item.created_at)]).await?;
-        tally.imported += i;
-        tally.skipped += s;
         tally.done += 1;
         if self.problems.len() > problems_before {
             let shown = shown_problems(&self.problems);
