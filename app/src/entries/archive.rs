@@ -13,7 +13,7 @@ use super::transfer::{ExportedEntry, ImportItem, QuireExport};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Mutex;
 
 /// The zip's files, as they can be reached.
@@ -205,7 +205,7 @@ fn read_items(archive: &Archive, names: &[String]) -> Result<(Vec<ImportItem>, V
         let Ok(bytes) = archive.json(name) else {
             continue;
         };
-        let export: DayOneExport = match serde_json::from_reader(BufReader::new(&bytes[..])) {
+        let export: DayOneExport = match serde_json::from_slice(&bytes) {
             Ok(export) => export,
             Err(_) => continue,
         };
