@@ -102,7 +102,12 @@ fn exif_tags(bytes: &[u8]) -> Vec<exif::Tag> {
     }
 }
 
-async fn upload(browser: &Browser, name: &str, mime: &str, bytes: Vec<u8>) -> (StatusCode, serde_json::Value) {
+async fn upload(
+    browser: &Browser,
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, serde_json::Value) {
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(name.to_owned())
         .mime_str(mime)
@@ -118,7 +123,10 @@ async fn upload(browser: &Browser, name: &str, mime: &str, bytes: Vec<u8>) -> (S
         .unwrap();
     let status = res.status();
     let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 /// Uploads a photo that must be accepted; its id and Markdown.
@@ -163,10 +171,20 @@ async fn age_photo(app: &TestApp, id: &str, days: i64) {
                unused_since = CASE WHEN unused_since IS NULL THEN NULL ELSE $1 END WHERE id = $2";
     match db {
         app::db::Pool::Sqlite(p) => {
-            sqlx::query(sql).bind(&at).bind(id).execute(p).await.unwrap();
+            sqlx::query(sql)
+                .bind(&at)
+                .bind(id)
+                .execute(p)
+                .await
+                .unwrap();
         }
         app::db::Pool::Postgres(p) => {
-            sqlx::query(sql).bind(&at).bind(id).execute(p).await.unwrap();
+            sqlx::query(sql)
+                .bind(&at)
+                .bind(id)
+                .execute(p)
+                .await
+                .unwrap();
         }
     }
 }
@@ -180,15 +198,29 @@ async fn a_photo_is_shown_in_its_entry_with_sizes_and_listed_as_a_thumbnail() {
         .create_entry("Sea", "2026-06-01", "", &format!("Morning.\n\n{markdown}"))
         .await;
 
-    let page = alice.get(&format!("/journal/{entry}")).await.text().await.unwrap();
-    assert!(page.contains(&format!(r#"<a class="photo" href="/media/{id}""#)), "{page}");
-    assert!(page.contains(&format!("/media/{id}?size=small 480w")), "{page}");
+    let page = alice
+        .get(&format!("/journal/{entry}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(r#"<a class="photo" href="/media/{id}""#)),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/media/{id}?size=small 480w")),
+        "{page}"
+    );
     assert!(page.contains(r#"width="2400""#) && page.contains(r#"height="1600""#));
     assert!(page.contains(r#"alt="beach at dawn""#));
     assert!(page.contains(r#"loading="lazy""#));
 
     let journal = alice.get("/journal").await.text().await.unwrap();
-    assert!(journal.contains(&format!(r#"src="/media/{id}?size=small""#)), "{journal}");
+    assert!(
+        journal.contains(&format!(r#"src="/media/{id}?size=small""#)),
+        "{journal}"
+    );
 
     // Each size is a real image of the promised size.
     for (query, width) in [("?size=small", 480), ("?size=large", 1600), ("", 2400)] {
@@ -199,11 +231,12 @@ async fn a_photo_is_shown_in_its_entry_with_sizes_and_listed_as_a_thumbnail() {
         assert_eq!(img.width(), width);
     }
     // The preview shows it the same way.
-    let (status, html) = alice
-        .call("entries/preview", &[("body", &markdown)])
-        .await;
+    let (status, html) = alice.call("entries/preview", &[("body", &markdown)]).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.as_str().unwrap().contains(&format!("/media/{id}?size=large")));
+    assert!(html
+        .as_str()
+        .unwrap()
+        .contains(&format!("/media/{id}?size=large")));
 }
 
 #[tokio::test]
@@ -219,7 +252,10 @@ async fn only_the_owner_can_fetch_a_photo_and_everyone_else_gets_the_same_404() 
     let cache = headers[header::CACHE_CONTROL].to_str().unwrap();
     assert!(cache.starts_with("private"), "{cache}");
     let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("sandbox"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
 
     let anonymous = Browser::new(&app);
     let missing = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -240,7 +276,12 @@ async fn only_the_owner_can_fetch_a_photo_and_everyone_else_gets_the_same_404() 
     let entry = bob
         .create_entry("Mine?", "2026-06-01", "", &format!("![x](/media/{id})"))
         .await;
-    let page = bob.get(&format!("/journal/{entry}")).await.text().await.unwrap();
+    let page = bob
+        .get(&format!("/journal/{entry}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains(r#"class="photo""#), "{page}");
     let journal = bob.get("/journal").await.text().await.unwrap();
     assert!(!journal.contains("entry-thumb"), "{journal}");
@@ -254,9 +295,21 @@ async fn only_the_owner_can_fetch_a_photo_and_everyone_else_gets_the_same_404() 
 async fn files_are_judged_by_their_content_not_their_name() {
     let (_app, _p, alice, _bob) = app_with(&[]).await;
     // Text dressed as a photo.
-    let (status, value) = upload(&alice, "holiday.jpg", "image/jpeg", b"just some text".to_vec()).await;
+    let (status, value) = upload(
+        &alice,
+        "holiday.jpg",
+        "image/jpeg",
+        b"just some text".to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(value["error"].as_str().unwrap().contains("JPEG, PNG, WebP and GIF"), "{value}");
+    assert!(
+        value["error"]
+            .as_str()
+            .unwrap()
+            .contains("JPEG, PNG, WebP and GIF"),
+        "{value}"
+    );
     // An SVG (it could carry script).
     let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
     let (status, _) = upload(&alice, "pic.png", "image/png", svg.to_vec()).await;
@@ -267,7 +320,13 @@ async fn files_are_judged_by_their_content_not_their_name() {
     heic.extend_from_slice(&[0; 64]);
     let (status, value) = upload(&alice, "IMG_0001.HEIC", "image/heic", heic).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(value["error"].as_str().unwrap().contains("convert it to JPEG"), "{value}");
+    assert!(
+        value["error"]
+            .as_str()
+            .unwrap()
+            .contains("convert it to JPEG"),
+        "{value}"
+    );
     // A real PNG named .jpg and sent as JPEG is still a PNG.
     let (status, value) = upload(&alice, "wrong-name.jpg", "image/jpeg", png(40, 30)).await;
     assert_eq!(status, StatusCode::CREATED, "{value}");
@@ -286,7 +345,10 @@ async fn files_are_judged_by_their_content_not_their_name() {
     bomb[29..33].copy_from_slice(&crc.to_be_bytes());
     let (status, value) = upload(&alice, "bomb.png", "image/png", bomb).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
-    assert!(value["error"].as_str().unwrap().contains("megapixels"), "{value}");
+    assert!(
+        value["error"].as_str().unwrap().contains("megapixels"),
+        "{value}"
+    );
 }
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -294,7 +356,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for b in bytes {
         c ^= u32::from(*b);
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -319,22 +385,35 @@ async fn location_and_camera_data_are_removed_and_the_photo_stands_the_right_way
             "metadata left in {query:?}: {tags:?}"
         );
         let img = image::load_from_memory(&bytes).unwrap();
-        assert!(img.height() > img.width(), "not turned upright: {}×{}", img.width(), img.height());
+        assert!(
+            img.height() > img.width(),
+            "not turned upright: {}×{}",
+            img.width(),
+            img.height()
+        );
     }
 
     // With "keep photo locations" on, new photos keep their EXIF (but not the turn, which is in
     // the pixels now).
-    let res = alice.post_form("/api/media/keep-locations", "keep=on").await;
+    let res = alice
+        .post_form("/api/media/keep-locations", "keep=on")
+        .await;
     assert_eq!(res.status(), StatusCode::FOUND, "{:?}", res.text().await);
     let (status, settings) = alice.call("media/settings", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(settings["keep_locations"], true);
     let (kept, _) = uploaded(&alice, "IMG_0003.jpg", original).await;
-    let bytes = fetch(&alice, &format!("/media/{kept}")).await.bytes().await.unwrap();
+    let bytes = fetch(&alice, &format!("/media/{kept}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     let exif = exif::Reader::new()
         .read_from_container(&mut Cursor::new(&bytes[..]))
         .unwrap();
-    assert!(exif.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY).is_some());
+    assert!(exif
+        .get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+        .is_some());
     let orientation = exif
         .get_field(exif::Tag::Orientation, exif::In::PRIMARY)
         .and_then(|f| f.value.get_uint(0));
@@ -345,15 +424,15 @@ async fn location_and_camera_data_are_removed_and_the_photo_stands_the_right_way
 
 #[tokio::test]
 async fn photos_over_the_size_limit_or_the_quota_are_refused_with_the_reason() {
-    let (_app, _p, alice, _bob) = app_with(&[
-        ("QUIRE_PHOTO_MAX_MB", "1"),
-        ("QUIRE_PHOTO_QUOTA_MB", "2"),
-    ])
-    .await;
+    let (_app, _p, alice, _bob) =
+        app_with(&[("QUIRE_PHOTO_MAX_MB", "1"), ("QUIRE_PHOTO_QUOTA_MB", "2")]).await;
     // A PNG of noise: 800 × 600 × 3 bytes ≈ 1.4 MB, over the 1 MB limit.
     let (status, value) = upload(&alice, "big.png", "image/png", png(800, 600)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{value}");
-    assert!(value["error"].as_str().unwrap().contains("1.0 MB"), "{value}");
+    assert!(
+        value["error"].as_str().unwrap().contains("1.0 MB"),
+        "{value}"
+    );
 
     // Each ~0.7 MB upload is stored; the quota refuses the one that would pass 2 MB.
     let mut stored = 0;
@@ -367,7 +446,14 @@ async fn photos_over_the_size_limit_or_the_quota_are_refused_with_the_reason() {
     };
     assert!(stored >= 1);
     assert_eq!(refusal.0, StatusCode::INSUFFICIENT_STORAGE, "{}", refusal.1);
-    assert!(refusal.1["error"].as_str().unwrap().contains("of your 2.0 MB"), "{}", refusal.1);
+    assert!(
+        refusal.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("of your 2.0 MB"),
+        "{}",
+        refusal.1
+    );
     let (_, settings) = alice.call("media/settings", &[]).await;
     assert_eq!(settings["photo_count"], stored);
     assert!(settings["used_bytes"].as_i64().unwrap() <= 2 * 1024 * 1024);
@@ -385,7 +471,12 @@ async fn an_entry_holds_at_most_the_configured_number_of_photos() {
     let (status, value) = alice
         .call(
             "entries/create",
-            &[("title", ""), ("entry_date", "2026-06-01"), ("tags", ""), ("body", &body)],
+            &[
+                ("title", ""),
+                ("entry_date", "2026-06-01"),
+                ("tags", ""),
+                ("body", &body),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -400,7 +491,9 @@ async fn a_photo_removed_from_the_text_is_kept_through_the_trash_period_then_swe
     let entry = alice
         .create_entry("", "2026-06-01", "", &format!("Text\n\n{markdown}"))
         .await;
-    let (_, current) = alice.call("entries/for-edit", &[("id", &entry.to_string())]).await;
+    let (_, current) = alice
+        .call("entries/for-edit", &[("id", &entry.to_string())])
+        .await;
     let version = current["version"].as_i64().unwrap().to_string();
     let (status, _) = alice
         .call(
@@ -416,15 +509,27 @@ async fn a_photo_removed_from_the_text_is_kept_through_the_trash_period_then_swe
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!alice.get("/journal").await.text().await.unwrap().contains("entry-thumb"));
+    assert!(!alice
+        .get("/journal")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("entry-thumb"));
 
     // Detached today: still there (the person may undo the edit).
     assert_eq!(sweep(&app).await, 0);
-    assert_eq!(fetch(&alice, &format!("/media/{id}")).await.status(), StatusCode::OK);
+    assert_eq!(
+        fetch(&alice, &format!("/media/{id}")).await.status(),
+        StatusCode::OK
+    );
     // Detached longer ago than the trash period: gone.
     age_photo(&app, &id, app::entries::TRASH_DAYS + 1).await;
     assert_eq!(sweep(&app).await, 1);
-    assert_eq!(fetch(&alice, &format!("/media/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        fetch(&alice, &format!("/media/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -434,13 +539,21 @@ async fn an_upload_no_entry_ever_used_is_swept_after_a_day_and_a_used_one_never(
     let (used, markdown) = uploaded(&alice, "b.jpg", jpeg(21, 20, None)).await;
     let entry = alice.create_entry("", "2026-06-01", "", &markdown).await;
     // In the trash, an entry still uses its photos.
-    alice.call("entries/delete", &[("id", &entry.to_string())]).await;
+    alice
+        .call("entries/delete", &[("id", &entry.to_string())])
+        .await;
     assert_eq!(sweep(&app).await, 0);
     age_photo(&app, &unused, 2).await;
     age_photo(&app, &used, 400).await;
     assert_eq!(sweep(&app).await, 1);
-    assert_eq!(fetch(&alice, &format!("/media/{unused}")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(fetch(&alice, &format!("/media/{used}")).await.status(), StatusCode::OK);
+    assert_eq!(
+        fetch(&alice, &format!("/media/{unused}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        fetch(&alice, &format!("/media/{used}")).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -454,11 +567,21 @@ async fn deleting_an_entry_for_good_deletes_the_photos_only_it_used() {
     alice
         .create_entry("", "2026-06-02", "", &format!("Also here: {shared_md}"))
         .await;
-    alice.call("entries/delete", &[("id", &doomed.to_string())]).await;
-    let (status, _) = alice.call("entries/purge", &[("id", &doomed.to_string())]).await;
+    alice
+        .call("entries/delete", &[("id", &doomed.to_string())])
+        .await;
+    let (status, _) = alice
+        .call("entries/purge", &[("id", &doomed.to_string())])
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(fetch(&alice, &format!("/media/{only}")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(fetch(&alice, &format!("/media/{shared}")).await.status(), StatusCode::OK);
+    assert_eq!(
+        fetch(&alice, &format!("/media/{only}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        fetch(&alice, &format!("/media/{shared}")).await.status(),
+        StatusCode::OK
+    );
     let (_, settings) = alice.call("media/settings", &[]).await;
     assert_eq!(settings["photo_count"], 1);
 }
@@ -516,20 +639,31 @@ async fn the_editor_without_javascript_takes_photos_through_its_file_field() {
     assert!(entry_path.starts_with("/journal/"), "{entry_path}");
     let page = alice.get(&entry_path).await.text().await.unwrap();
     assert!(page.contains("We ate outside."));
-    assert!(page.contains(r#"class="photo""#) && page.contains(r#"alt="park""#), "{page}");
+    assert!(
+        page.contains(r#"class="photo""#) && page.contains(r#"alt="park""#),
+        "{page}"
+    );
 
     // A refused file sends the person back to the form with their text and the reason.
     let res = plain_editor_post(
         &alice,
         "/api/entries/create",
-        &[("title", "Keep me"), ("entry_date", "2026-06-04"), ("tags", ""), ("body", "Every word.")],
+        &[
+            ("title", "Keep me"),
+            ("entry_date", "2026-06-04"),
+            ("tags", ""),
+            ("body", "Every word."),
+        ],
         vec![("notes.jpg", b"not a photo".to_vec())],
     )
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/journal/new");
     let form = alice.get("/journal/new").await.text().await.unwrap();
-    assert!(form.contains("Every word.") && form.contains("Keep me"), "{form}");
+    assert!(
+        form.contains("Every word.") && form.contains("Keep me"),
+        "{form}"
+    );
     assert!(form.contains("is not a photo Quire can use"), "{form}");
     // Nothing was saved.
     let (_, list) = alice.call("entries/list", &[]).await;
@@ -540,22 +674,36 @@ async fn the_editor_without_javascript_takes_photos_through_its_file_field() {
 async fn photos_can_live_in_a_folder_instead_of_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let media_dir = dir.path().join("media");
-    let (app, _p, alice, bob) =
-        app_with(&[("QUIRE_MEDIA_DIR", media_dir.to_str().unwrap())]).await;
+    let (app, _p, alice, bob) = app_with(&[("QUIRE_MEDIA_DIR", media_dir.to_str().unwrap())]).await;
     let (id, markdown) = uploaded(&alice, "a.jpg", jpeg(900, 600, None)).await;
     let shard = media_dir.join(&id[..2]);
     assert!(shard.join(format!("{id}.original")).is_file());
     assert!(shard.join(format!("{id}.small")).is_file());
     let res = fetch(&alice, &format!("/media/{id}?size=small")).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(image::load_from_memory(&res.bytes().await.unwrap()).unwrap().width(), 480);
-    assert_eq!(fetch(&bob, &format!("/media/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        image::load_from_memory(&res.bytes().await.unwrap())
+            .unwrap()
+            .width(),
+        480
+    );
+    assert_eq!(
+        fetch(&bob, &format!("/media/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Purged with its entry: unreachable at once, its files gone by the next sweep.
     let entry = alice.create_entry("", "2026-06-01", "", &markdown).await;
-    alice.call("entries/delete", &[("id", &entry.to_string())]).await;
-    alice.call("entries/purge", &[("id", &entry.to_string())]).await;
-    assert_eq!(fetch(&alice, &format!("/media/{id}")).await.status(), StatusCode::NOT_FOUND);
+    alice
+        .call("entries/delete", &[("id", &entry.to_string())])
+        .await;
+    alice
+        .call("entries/purge", &[("id", &entry.to_string())])
+        .await;
+    assert_eq!(
+        fetch(&alice, &format!("/media/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // A file no row names (a crash between writing and committing), older than a day.
     let orphan = "OOOOOOOOOOOOOOOOOOOOOO";
@@ -563,7 +711,11 @@ async fn photos_can_live_in_a_folder_instead_of_the_database() {
     let orphan_path = media_dir.join("OO").join(format!("{orphan}.original"));
     std::fs::write(&orphan_path, b"left over").unwrap();
     let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
-    for path in [&orphan_path, &shard.join(format!("{id}.original")), &shard.join(format!("{id}.small"))] {
+    for path in [
+        &orphan_path,
+        &shard.join(format!("{id}.original")),
+        &shard.join(format!("{id}.small")),
+    ] {
         std::fs::File::options()
             .write(true)
             .open(path)
@@ -636,13 +788,28 @@ async fn exports_carry_photos_and_importing_the_zip_brings_entries_and_photos_ba
     let (app, _p, alice, bob) = app_with(&[]).await;
     let (id, markdown) = uploaded(&alice, "harbour.jpg", jpeg(640, 480, None)).await;
     alice
-        .create_entry("Harbour", "2026-05-02", "sea", &format!("Boats.\n\n{markdown}\n\nAnd ![again](/media/{id}?size=large)."))
+        .create_entry(
+            "Harbour",
+            "2026-05-02",
+            "sea",
+            &format!("Boats.\n\n{markdown}\n\nAnd ![again](/media/{id}?size=large)."),
+        )
         .await;
-    alice.create_entry("Plain", "2026-05-03", "", "No photos.").await;
-    let original = fetch(&alice, &format!("/media/{id}")).await.bytes().await.unwrap();
+    alice
+        .create_entry("Plain", "2026-05-03", "", "No photos.")
+        .await;
+    let original = fetch(&alice, &format!("/media/{id}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
 
     // The JSON export names the photo and where the zip keeps it.
-    let json: serde_json::Value = fetch(&alice, "/export/quire.json").await.json().await.unwrap();
+    let json: serde_json::Value = fetch(&alice, "/export/quire.json")
+        .await
+        .json()
+        .await
+        .unwrap();
     let harbour = &json["entries"][0];
     assert_eq!(harbour["title"], "Harbour");
     assert_eq!(harbour["photos"][0]["id"], id.as_str());
@@ -655,8 +822,14 @@ async fn exports_carry_photos_and_importing_the_zip_brings_entries_and_photos_ba
     let files = zip_files(&res.bytes().await.unwrap());
     assert_eq!(files[&format!("photos/{id}.jpg")], original.to_vec());
     let text = String::from_utf8(files["2026-05-02-harbour.md"].clone()).unwrap();
-    assert!(text.contains(&format!("![harbour](photos/{id}.jpg)")), "{text}");
-    assert!(text.contains(&format!("![again](photos/{id}.jpg)")), "{text}");
+    assert!(
+        text.contains(&format!("![harbour](photos/{id}.jpg)")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("![again](photos/{id}.jpg)")),
+        "{text}"
+    );
     assert!(!text.contains("/media/"), "{text}");
 
     // The JSON zip: quire.json and the photo, once.
@@ -685,8 +858,14 @@ async fn exports_carry_photos_and_importing_the_zip_brings_entries_and_photos_ba
         .text()
         .await
         .unwrap();
-    assert!(page.contains(&format!(r#"<a class="photo" href="/media/{cover}""#)), "{page}");
-    assert!(!page.contains(&id), "Alice's id must not be left in Bob's entry");
+    assert!(
+        page.contains(&format!(r#"<a class="photo" href="/media/{cover}""#)),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&id),
+        "Alice's id must not be left in Bob's entry"
+    );
 
     // Importing it again adds nothing: no entry, no photo.
     let photos = photo_count(&app).await;
@@ -775,13 +954,24 @@ async fn a_day_one_export_comes_home_with_dates_tags_photos_and_places() {
     assert_eq!(report["problem_count"], 2, "{report}");
     let problems = report["problems"].to_string();
     assert!(problems.contains("item 4"), "{problems}");
-    assert!(problems.contains("Lost photo") && problems.contains("missing"), "{problems}");
+    assert!(
+        problems.contains("Lost photo") && problems.contains("missing"),
+        "{problems}"
+    );
 
     let entries = entries_of(&alice).await;
-    let tokyo = entries.iter().find(|e| e["title"] == "Tokyo at last!").unwrap();
+    let tokyo = entries
+        .iter()
+        .find(|e| e["title"] == "Tokyo at last!")
+        .unwrap();
     // 23:30 UTC is the next morning in Tokyo: the entry's own day.
     assert_eq!(tokyo["entry_date"], "2023-05-02");
-    let tags: Vec<&str> = tokyo["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let tags: Vec<&str> = tokyo["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert_eq!(tags, ["food-notes", "starred", "travel"]);
     let cover = tokyo["cover_photo"].as_str().unwrap().to_owned();
     let page = alice
@@ -795,19 +985,37 @@ async fn a_day_one_export_comes_home_with_dates_tags_photos_and_places() {
     let photo = page.find(&format!(r#"href="/media/{cover}""#)).unwrap();
     let bed = page.find("Then bed").unwrap();
     assert!(ramen < photo && photo < bed, "{page}");
-    assert!(page.contains("📍 Ichiran Shibuya, Tokyo, Japan · Clear, 21 °C"), "{page}");
+    assert!(
+        page.contains("📍 Ichiran Shibuya, Tokyo, Japan · Clear, 21 °C"),
+        "{page}"
+    );
     assert!(!page.contains("dayone-moment"), "{page}");
     // Its location and camera are gone from the photo, as from an upload.
-    let bytes = fetch(&alice, &format!("/media/{cover}")).await.bytes().await.unwrap();
+    let bytes = fetch(&alice, &format!("/media/{cover}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     let tags = exif_tags(&bytes);
-    assert!(!tags.contains(&exif::Tag::GPSLatitude) && !tags.contains(&exif::Tag::Model), "{tags:?}");
+    assert!(
+        !tags.contains(&exif::Tag::GPSLatitude) && !tags.contains(&exif::Tag::Model),
+        "{tags:?}"
+    );
 
     // A photo the text did not place comes after the words.
-    let quiet = entries.iter().find(|e| e["entry_date"] == "2023-05-03").unwrap();
+    let quiet = entries
+        .iter()
+        .find(|e| e["entry_date"] == "2023-05-03")
+        .unwrap();
     assert!(quiet["cover_photo"].is_string(), "{quiet}");
     // The photo that was not in the zip: its entry is there, and says so.
     let lost = entries.iter().find(|e| e["title"] == "Lost photo").unwrap();
-    let page = alice.get(&format!("/journal/{}", lost["id"])).await.text().await.unwrap();
+    let page = alice
+        .get(&format!("/journal/{}", lost["id"]))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("photo not available"), "{page}");
 
     // Idempotent: a second import adds no entry and no photo.
@@ -837,8 +1045,14 @@ async fn a_zip_cut_short_imports_what_it_holds_and_the_whole_file_brings_the_res
             .clone()
     };
     let entries = entries_of(&alice).await;
-    assert!(quiet(&entries)["cover_photo"].is_null(), "its photo was cut off");
-    let tokyo = entries.iter().find(|e| e["title"] == "Tokyo at last!").unwrap();
+    assert!(
+        quiet(&entries)["cover_photo"].is_null(),
+        "its photo was cut off"
+    );
+    let tokyo = entries
+        .iter()
+        .find(|e| e["title"] == "Tokyo at last!")
+        .unwrap();
     assert!(tokyo["cover_photo"].is_string(), "{tokyo}");
     let photos = photo_count(&app).await;
 
@@ -860,9 +1074,21 @@ async fn a_zip_that_holds_nothing_readable_is_refused_clearly() {
     // Cut inside Journal.json, the first file: nothing whole to import.
     let export = day_one_export();
     let report = import_zip(&alice, "Day One export.zip", export[..300].to_vec()).await;
-    assert!(report["failed"].as_str().unwrap().contains("incomplete or damaged"), "{report}");
+    assert!(
+        report["failed"]
+            .as_str()
+            .unwrap()
+            .contains("incomplete or damaged"),
+        "{report}"
+    );
     assert!(entries_of(&alice).await.is_empty());
     // A zip that is neither Quire's nor Day One's.
     let report = import_zip(&alice, "other.zip", make_zip(&[("notes.txt", b"hello")])).await;
-    assert!(report["failed"].as_str().unwrap().contains("doesn't recognise this zip"), "{report}");
+    assert!(
+        report["failed"]
+            .as_str()
+            .unwrap()
+            .contains("doesn't recognise this zip"),
+        "{report}"
+    );
 }

@@ -59,7 +59,10 @@ fn read_limited(file: impl Read, size: u64, max: u64) -> Result<Vec<u8>, String>
 impl Archive {
     /// The bytes of the file at `path`, if it is there and at most `max` bytes (blocking).
     pub fn read(&self, path: &str, max: u64) -> Result<Vec<u8>, String> {
-        let mut files = self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut files = self
+            .files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let missing = || "is not in the zip".to_owned();
         match &mut *files {
             Files::Indexed(zip) => {
@@ -82,7 +85,10 @@ impl Archive {
 
     /// A JSON file of the zip, to parse.
     fn json(&self, name: &str) -> Result<Vec<u8>, String> {
-        let mut files = self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut files = self
+            .files
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match &mut *files {
             Files::Indexed(zip) => {
                 let mut entry = zip.by_name(name).map_err(damaged)?;
@@ -154,7 +160,15 @@ fn scan(mut file: File) -> Result<(Files, Vec<String>, bool), String> {
     if names.is_empty() {
         return Err(damaged("no whole file in it"));
     }
-    Ok((Files::Streamed { file, offsets, json }, names, cut))
+    Ok((
+        Files::Streamed {
+            file,
+            offsets,
+            json,
+        },
+        names,
+        cut,
+    ))
 }
 
 /// Opens an import zip and reads its entries (blocking: call it on the blocking pool). A zip cut
@@ -185,9 +199,15 @@ pub fn read_zip(file: File) -> Result<ReadZip, String> {
 }
 
 /// The items of an opened zip: Quire's own, or Day One's journals.
-fn read_items(archive: &Archive, names: &[String]) -> Result<(Vec<ImportItem>, Vec<String>), String> {
+fn read_items(
+    archive: &Archive,
+    names: &[String],
+) -> Result<(Vec<ImportItem>, Vec<String>), String> {
     // Quire's own zip.
-    if let Some(name) = names.iter().find(|n| n.rsplit('/').next() == Some("quire.json")) {
+    if let Some(name) = names
+        .iter()
+        .find(|n| n.rsplit('/').next() == Some("quire.json"))
+    {
         let prefix = name.trim_end_matches("quire.json").to_owned();
         let bytes = archive.json(name)?;
         let export: QuireExport = serde_json::from_slice(&bytes).map_err(|e| {
@@ -196,7 +216,11 @@ fn read_items(archive: &Archive, names: &[String]) -> Result<(Vec<ImportItem>, V
         return Ok(quire_items(export.entries, &prefix));
     }
     // Day One's: its journals' JSON files, at the top or in one folder.
-    let journals: Vec<String> = names.iter().filter(|n| is_journal_json(n)).cloned().collect();
+    let journals: Vec<String> = names
+        .iter()
+        .filter(|n| is_journal_json(n))
+        .cloned()
+        .collect();
     let mut items = Vec::new();
     let mut problems = Vec::new();
     let mut recognised = 0;
@@ -216,7 +240,11 @@ fn read_items(archive: &Archive, names: &[String]) -> Result<(Vec<ImportItem>, V
         } else {
             format!("{prefix}/")
         };
-        let journal = name.rsplit('/').next().unwrap_or(name).trim_end_matches(".json");
+        let journal = name
+            .rsplit('/')
+            .next()
+            .unwrap_or(name)
+            .trim_end_matches(".json");
         let place = DayOnePlace {
             prefix: &prefix,
             names,
@@ -341,7 +369,11 @@ impl DayOnePlace<'_> {
     /// the extension.
     fn photo_path(&self, photo: &DayOnePhoto) -> Option<String> {
         let md5 = photo.md5.as_deref()?;
-        let exact = format!("{}photos/{md5}.{}", self.prefix, photo.kind.as_deref().unwrap_or("jpeg"));
+        let exact = format!(
+            "{}photos/{md5}.{}",
+            self.prefix,
+            photo.kind.as_deref().unwrap_or("jpeg")
+        );
         if self.names.contains(&exact) {
             return Some(exact);
         }
@@ -382,9 +414,14 @@ fn title_and_body(text: &str) -> (String, String) {
 fn place_and_weather(location: Option<&DayOneLocation>, weather: Option<&DayOneWeather>) -> String {
     let mut place: Vec<String> = Vec::new();
     if let Some(l) = location {
-        for part in [&l.place_name, &l.locality_name, &l.administrative_area, &l.country]
-            .into_iter()
-            .flatten()
+        for part in [
+            &l.place_name,
+            &l.locality_name,
+            &l.administrative_area,
+            &l.country,
+        ]
+        .into_iter()
+        .flatten()
         {
             let part = part.trim();
             if !part.is_empty() && !place.iter().any(|p| p == part) {
@@ -399,7 +436,12 @@ fn place_and_weather(location: Option<&DayOneLocation>, weather: Option<&DayOneW
     }
     let mut sky: Vec<String> = Vec::new();
     if let Some(w) = weather {
-        if let Some(c) = w.conditions_description.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        if let Some(c) = w
+            .conditions_description
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             sky.push(c.to_owned());
         }
         if let Some(t) = w.temperature_celsius {
@@ -417,9 +459,17 @@ fn place_and_weather(location: Option<&DayOneLocation>, weather: Option<&DayOneW
 const MOMENT: &str = "dayone-moment://";
 
 /// One Day One entry as an import item, and the problems with its photos.
-fn day_one_item(entry: DayOneEntry, place: &DayOnePlace) -> Result<(ImportItem, Vec<String>), String> {
+fn day_one_item(
+    entry: DayOneEntry,
+    place: &DayOnePlace,
+) -> Result<(ImportItem, Vec<String>), String> {
     let at = chrono::DateTime::parse_from_rfc3339(&entry.creation_date)
-        .map_err(|_| format!("its date “{}” is not one Quire can read.", entry.creation_date))?
+        .map_err(|_| {
+            format!(
+                "its date “{}” is not one Quire can read.",
+                entry.creation_date
+            )
+        })?
         .with_timezone(&chrono::Utc);
     // The day it was where it was written (Day One keeps the zone), not in UTC.
     let zone: chrono_tz::Tz = entry
@@ -440,7 +490,11 @@ fn day_one_item(entry: DayOneEntry, place: &DayOnePlace) -> Result<(ImportItem, 
     let mut keys = Vec::new();
     for photo in photos {
         let key = &photo.identifier;
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             continue;
         }
         let moment = format!("{MOMENT}{key}");
@@ -472,8 +526,7 @@ fn day_one_item(entry: DayOneEntry, place: &DayOnePlace) -> Result<(ImportItem, 
     if let Some(journal) = place.journal {
         tags.push(journal.to_owned());
     }
-    let tag_list = TagList::from_items(tags.iter().map(String::as_str))
-        .map_err(|e| e.message)?;
+    let tag_list = TagList::from_items(tags.iter().map(String::as_str)).map_err(|e| e.message)?;
     let entry = NewEntry {
         title: super::model::EntryTitle::parse(&title).map_err(|e| e.message)?,
         body: EntryBody::parse(&body).map_err(|e| e.message)?,

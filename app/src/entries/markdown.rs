@@ -241,12 +241,27 @@ mod tests {
             },
         )]);
         let html = render_with_photos(&format!("![Sea & sky](/media/{id})"), &photos);
-        assert!(html.contains(&format!(r#"<a class="photo" href="/media/{id}""#)), "{html}");
-        assert!(html.contains(&format!(r#"src="/media/{id}?size=large""#)), "{html}");
-        assert!(html.contains(&format!("/media/{id}?size=small 480w")), "{html}");
-        assert!(html.contains(&format!("/media/{id}?size=large 1600w")), "{html}");
+        assert!(
+            html.contains(&format!(r#"<a class="photo" href="/media/{id}""#)),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!(r#"src="/media/{id}?size=large""#)),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("/media/{id}?size=small 480w")),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("/media/{id}?size=large 1600w")),
+            "{html}"
+        );
         assert!(html.contains(&format!("/media/{id} 4000w")), "{html}");
-        assert!(html.contains(r#"width="4000""#) && html.contains(r#"height="3000""#), "{html}");
+        assert!(
+            html.contains(r#"width="4000""#) && html.contains(r#"height="3000""#),
+            "{html}"
+        );
         assert!(html.contains(r#"loading="lazy""#), "{html}");
         assert!(html.contains(r#"alt="Sea &amp; sky""#), "{html}");
     }

@@ -232,7 +232,11 @@ impl ImportReport {
             text.push_str(&format!(
                 ", {} {} (listed below)",
                 self.problem_count,
-                if self.problem_count == 1 { "problem" } else { "problems" }
+                if self.problem_count == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                }
             ));
         }
         if let Some(reason) = &self.failed {
@@ -475,7 +479,11 @@ pub(crate) mod server {
 
     /// An entry's text as HTML, with the person's photos at their sizes (one query, only when
     /// the text has photos).
-    pub async fn render_body(state: &AppState, user_id: i64, body: &str) -> Result<String, AppError> {
+    pub async fn render_body(
+        state: &AppState,
+        user_id: i64,
+        body: &str,
+    ) -> Result<String, AppError> {
         let ids = crate::media::photo_ids(body);
         if ids.is_empty() {
             return Ok(markdown::render(body));
@@ -697,9 +705,11 @@ pub async fn create_entry(
         error,
         saved_at: 0,
     };
-    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body)
-        .and_then(|entry| server::check_photo_count(&state, &body).map(|()| entry).map_err(|e| vec![e]))
-    {
+    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body).and_then(|entry| {
+        server::check_photo_count(&state, &body)
+            .map(|()| entry)
+            .map_err(|e| vec![e])
+    }) {
         Ok(entry) => entry,
         Err(errors) => return Err(server::refuse_form(keep(AppError::Invalid(errors))).await),
     };
@@ -739,9 +749,11 @@ pub async fn update_entry(
         error,
         saved_at: 0,
     };
-    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body)
-        .and_then(|entry| server::check_photo_count(&state, &body).map(|()| entry).map_err(|e| vec![e]))
-    {
+    let entry = match model::NewEntry::parse(&title, &entry_date, &tags, &body).and_then(|entry| {
+        server::check_photo_count(&state, &body)
+            .map(|()| entry)
+            .map_err(|e| vec![e])
+    }) {
         Ok(entry) => entry,
         Err(errors) => return Err(server::refuse_form(keep(AppError::Invalid(errors))).await),
     };

@@ -18,13 +18,13 @@
 
 use super::model::NewEntry;
 use super::{archive, repo, split_tags, ImportReport};
+use crate::media::repo::PhotoInfo;
+use crate::media::store::MediaStore;
 use crate::session::ssr::auth_state;
 use crate::state::AppState;
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use crate::media::repo::PhotoInfo;
-use crate::media::store::MediaStore;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -198,7 +198,9 @@ impl ExportCursor {
         }
         let page = match self.ready.take() {
             Some(page) => Ok(page),
-            None => repo::export_page(&self.db, self.user_id, self.after.clone(), EXPORT_PAGE).await,
+            None => {
+                repo::export_page(&self.db, self.user_id, self.after.clone(), EXPORT_PAGE).await
+            }
         };
         let result = match page {
             Ok(page) => page_photos(&self.db, self.user_id, &page)
@@ -378,11 +380,7 @@ async fn export_zip(State(state): State<AppState>, session: Session, kind: ZipKi
             let fetch = |id: &str| {
                 runtime
                     .block_on(crate::media::repo::fetch(
-                        &state.db,
-                        &media,
-                        user_id,
-                        id,
-                        "original",
+                        &state.db, &media, user_id, id, "original",
                     ))
                     .map_err(|e| e.to_string())
             };
@@ -390,7 +388,8 @@ async fn export_zip(State(state): State<AppState>, session: Session, kind: ZipKi
             let mut pending: Vec<(String, String)> = Vec::new();
             if kind == ZipKind::Json {
                 zip.start("quire.json").map_err(|e| e.to_string())?;
-                zip.write(json_head().as_bytes()).map_err(|e| e.to_string())?;
+                zip.write(json_head().as_bytes())
+                    .map_err(|e| e.to_string())?;
             }
             let mut first = true;
             while let Some(next) = runtime.block_on(cursor.next()) {
@@ -415,7 +414,8 @@ async fn export_zip(State(state): State<AppState>, session: Session, kind: ZipKi
                                 .map_err(|e| e.to_string())?;
                         }
                         for (file, id) in files {
-                            zip.add_photo(&file, &id, &fetch).map_err(|e| e.to_string())?;
+                            zip.add_photo(&file, &id, &fetch)
+                                .map_err(|e| e.to_string())?;
                         }
                     }
                 }
@@ -423,7 +423,8 @@ async fn export_zip(State(state): State<AppState>, session: Session, kind: ZipKi
             if kind == ZipKind::Json {
                 zip.write(JSON_TAIL.as_bytes()).map_err(|e| e.to_string())?;
                 for (file, id) in pending {
-                    zip.add_photo(&file, &id, &fetch).map_err(|e| e.to_string())?;
+                    zip.add_photo(&file, &id, &fetch)
+                        .map_err(|e| e.to_string())?;
                 }
             }
             let mut writer = zip.finish().map_err(|e| e.to_string())?.into_inner();
@@ -442,7 +443,11 @@ async fn export_zip(State(state): State<AppState>, session: Session, kind: ZipKi
         ZipKind::Markdown => format!("quire-{}.zip", today()),
         ZipKind::Json => format!("quire-{}-with-photos.zip", today()),
     };
-    attachment("application/zip", &name, axum::body::Body::from_stream(body))
+    attachment(
+        "application/zip",
+        &name,
+        axum::body::Body::from_stream(body),
+    )
 }
 
 /// An entry as its Markdown file shows it: photo references point at the zip's own files
@@ -499,12 +504,7 @@ impl<W: Write + std::io::Seek> ExportZip<W> {
 
     /// The photo `id` at `file`, unless it is there already; its bytes from `fetch`. A photo
     /// deleted since the page was read is left out.
-    fn add_photo(
-        &mut self,
-        file: &str,
-        id: &str,
-        fetch: &PhotoFetch,
-    ) -> Result<(), String> {
+    fn add_photo(&mut self, file: &str, id: &str, fetch: &PhotoFetch) -> Result<(), String> {
         if !self.photos.insert(id.to_owned()) {
             return Ok(());
         }
@@ -741,8 +741,9 @@ async fn spool(
             continue;
         }
         let name = field.file_name().unwrap_or("the file").to_owned();
-        let spooled = tempfile::tempfile_in(dir)
-            .map_err(|e| crate::error::AppError::internal("making room for an import", e).to_string())?;
+        let spooled = tempfile::tempfile_in(dir).map_err(|e| {
+            crate::error::AppError::internal("making room for an import", e).to_string()
+        })?;
         let mut out = tokio::fs::File::from_std(spooled);
         let mut size: u64 = 0;
         loop {
@@ -944,7 +945,9 @@ impl Import {
             outcome = self.batch(&mut batch, &mut tally).await;
         }
         let (db, id) = (&self.state.db, self.id);
-        if let Err(e) = repo::import_progress(db, id, tally.done, tally.imported, tally.skipped).await {
+        if let Err(e) =
+            repo::import_progress(db, id, tally.done, tally.imported, tally.skipped).await
+        {
             tracing::warn!(error = %e, import = id, "could not record import progress");
         }
         let failed = outcome.err().map(|e| {
@@ -982,7 +985,9 @@ impl Import {
 
     async fn progress(&self, tally: &Tally) {
         let (db, id) = (&self.state.db, self.id);
-        if let Err(e) = repo::import_progress(db, id, tally.done, tally.imported, tally.skipped).await {
+        if let Err(e) =
+            repo::import_progress(db, id, tally.done, tally.imported, tally.skipped).await
+        {
             tracing::warn!(error = %e, import = id, "could not record import progress");
         }
     }
@@ -998,7 +1003,10 @@ impl Import {
             None
         });
         let owned = crate::media::repo::infos(&self.state.db, self.user_id, &keys).await?;
-        Ok(keys.into_iter().filter(|k| !owned.contains_key(k)).collect())
+        Ok(keys
+            .into_iter()
+            .filter(|k| !owned.contains_key(k))
+            .collect())
     }
 
     /// One entry with photos: unless the journal has it already, its photos are read from the
@@ -1006,7 +1014,11 @@ impl Import {
     /// their new ids. When it has it already, with photos an earlier import could not bring (a
     /// cut-short zip), those are brought now and written into the entry. A crash in between leaves stored photos nothing uses, which the sweep
     /// removes after a day; importing again brings the rest.
-    async fn with_photos(&mut self, item: ImportItem, tally: &mut Tally) -> Result<(), sqlx::Error> {
+    async fn with_photos(
+        &mut self,
+        item: ImportItem,
+        tally: &mut Tally,
+    ) -> Result<(), sqlx::Error> {
         let db = self.state.db.clone();
         let label = match item.entry.title.as_str() {
             "" => format!("the entry of {}", item.entry.date.as_string()),
@@ -1062,12 +1074,16 @@ impl Import {
                     continue;
                 }
             };
-            match crate::media::http::store_upload(&self.state, self.user_id, file_name, bytes).await {
+            match crate::media::http::store_upload(&self.state, self.user_id, file_name, bytes)
+                .await
+            {
                 Ok(photo) => {
                     ids.insert(key.clone(), photo.id.clone());
                     self.stored.insert(key.clone(), photo.id);
                 }
-                Err(refusal) => self.problems.push(format!("In {label}: {}", refusal.message)),
+                Err(refusal) => self
+                    .problems
+                    .push(format!("In {label}: {}", refusal.message)),
             }
         }
         let with_ids = |text: &str| {

@@ -27,9 +27,8 @@ const PHOTO_CSP: &str = "default-src 'none'; sandbox; frame-ancestors 'self'";
 
 fn decode_permits() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
-    })
+    PERMITS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
 }
 
 /// Checks and re-encodes `bytes` on the blocking pool under the per-CPU cap.
@@ -58,14 +57,25 @@ pub fn caption_for(file_name: &str) -> String {
         .trim();
     let lower = stem.to_ascii_lowercase();
     let generic = stem.is_empty()
-        || ["img", "dsc", "pxl", "image", "photo", "screenshot", "blob", "mvimg", "dcim", "p"]
-            .iter()
-            .any(|p| {
-                lower.starts_with(p)
-                    && lower[p.len()..]
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || "_- ".contains(c))
-            });
+        || [
+            "img",
+            "dsc",
+            "pxl",
+            "image",
+            "photo",
+            "screenshot",
+            "blob",
+            "mvimg",
+            "dcim",
+            "p",
+        ]
+        .iter()
+        .any(|p| {
+            lower.starts_with(p)
+                && lower[p.len()..]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || "_- ".contains(c))
+        });
     if generic {
         return "Photo".to_owned();
     }
@@ -202,7 +212,8 @@ pub async fn upload(
     session: Session,
     mut multipart: Multipart,
 ) -> Response {
-    let refuse = |e: UploadError| (e.status, Json(UploadRefused { error: e.message })).into_response();
+    let refuse =
+        |e: UploadError| (e.status, Json(UploadRefused { error: e.message })).into_response();
     let Some(user_id) = auth_state(&session).await.ok().flatten().map(|a| a.user.id) else {
         return refuse(UploadError::new(
             StatusCode::UNAUTHORIZED,
@@ -318,7 +329,11 @@ pub async fn serve(
 /// form fields. A refused file sends the person back to the form with everything they typed (and
 /// the photos that were accepted) and the reason next to the file field. Any other request passes
 /// untouched.
-pub async fn editor_uploads(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn editor_uploads(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     let is_editor = path == "/api/entries/create" || path == "/api/entries/update";
     let is_multipart = request
@@ -382,7 +397,11 @@ pub async fn editor_uploads(State(state): State<AppState>, request: Request, nex
             .await
             .is_err()
         {
-            return (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable.to_string()).into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Unavailable.to_string(),
+            )
+                .into_response();
         }
         return Redirect::to(&back).into_response();
     }
@@ -399,10 +418,9 @@ pub async fn editor_uploads(State(state): State<AppState>, request: Request, nex
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
-    parts.headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(encoded.len()),
-    );
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(encoded.len()));
     next.run(Request::from_parts(parts, axum::body::Body::from(encoded)))
         .await
 }
@@ -490,10 +508,7 @@ async fn read_editor_form(
         }
     }
     if !added.is_empty() {
-        let body = fields
-            .iter_mut()
-            .find(|(k, _)| k == "body")
-            .map(|(_, v)| v);
+        let body = fields.iter_mut().find(|(k, _)| k == "body").map(|(_, v)| v);
         let addition = added.join("\n\n");
         match body {
             Some(body) => {

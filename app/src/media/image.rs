@@ -201,9 +201,8 @@ pub fn process(bytes: &[u8], keep_metadata: bool) -> Result<Processed, Refusal> 
         bytes: original,
     }];
     let longest = image.width().max(image.height());
-    let large = (longest > LARGE).then(|| {
-        image.resize(LARGE, LARGE, image::imageops::FilterType::Triangle)
-    });
+    let large = (longest > LARGE)
+        .then(|| image.resize(LARGE, LARGE, image::imageops::FilterType::Triangle));
     if let Some(large) = &large {
         variants.push(Variant {
             name: "large",
@@ -340,9 +339,8 @@ fn process_gif(bytes: &[u8]) -> Result<Processed, Refusal> {
     let mut decoded_pixels = 0u64;
     {
         let palette = decoder.global_palette().unwrap_or(&[]).to_vec();
-        let mut encoder =
-            gif::Encoder::new(&mut out, decoder.width(), decoder.height(), &palette)
-                .map_err(|e| Refusal::Damaged(e.to_string()))?;
+        let mut encoder = gif::Encoder::new(&mut out, decoder.width(), decoder.height(), &palette)
+            .map_err(|e| Refusal::Damaged(e.to_string()))?;
         encoder
             .set_repeat(decoder.repeat())
             .map_err(|e| Refusal::Damaged(e.to_string()))?;
@@ -413,16 +411,27 @@ mod tests {
         assert_eq!(p.content_type, "image/jpeg");
         assert_eq!((p.width, p.height), (300, 200));
         assert_eq!(p.variants.len(), 1);
-        assert_eq!(image::guess_format(&p.variants[0].bytes).unwrap(), ImageFormat::Jpeg);
+        assert_eq!(
+            image::guess_format(&p.variants[0].bytes).unwrap(),
+            ImageFormat::Jpeg
+        );
     }
 
     #[test]
     fn a_big_photo_gets_large_and_small_sizes_in_proportion() {
         let p = process(&jpeg(2000, 1000), false).unwrap();
-        let sizes: Vec<_> = p.variants.iter().map(|v| (v.name, v.width, v.height)).collect();
+        let sizes: Vec<_> = p
+            .variants
+            .iter()
+            .map(|v| (v.name, v.width, v.height))
+            .collect();
         assert_eq!(
             sizes,
-            vec![("original", 2000, 1000), ("large", 1600, 800), ("small", 480, 240)]
+            vec![
+                ("original", 2000, 1000),
+                ("large", 1600, 800),
+                ("small", 480, 240)
+            ]
         );
     }
 
@@ -439,11 +448,17 @@ mod tests {
 
     #[test]
     fn text_named_like_a_photo_is_refused() {
-        assert_eq!(process(b"hello, I am not a photo at all", false).unwrap_err(), Refusal::NotAnImage);
+        assert_eq!(
+            process(b"hello, I am not a photo at all", false).unwrap_err(),
+            Refusal::NotAnImage
+        );
         // An SVG can carry script: never an accepted photo.
         assert_eq!(
-            process(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>", false)
-                .unwrap_err(),
+            process(
+                b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+                false
+            )
+            .unwrap_err(),
             Refusal::NotAnImage
         );
     }
@@ -472,7 +487,11 @@ mod tests {
             for b in &png[12..29] {
                 c ^= u32::from(*b);
                 for _ in 0..8 {
-                    c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+                    c = if c & 1 != 0 {
+                        0xedb8_8320 ^ (c >> 1)
+                    } else {
+                        c >> 1
+                    };
                 }
             }
             !c
@@ -480,7 +499,10 @@ mod tests {
         png[29..33].copy_from_slice(&crc.to_be_bytes());
         assert_eq!(
             process(&png, false).unwrap_err(),
-            Refusal::TooManyPixels { width: 20000, height: 20000 }
+            Refusal::TooManyPixels {
+                width: 20000,
+                height: 20000
+            }
         );
     }
 
@@ -516,12 +538,18 @@ mod tests {
     fn a_jpeg_that_is_not_a_plain_marker_stream_is_not_stripped() {
         assert!(strip_jpeg(b"\xFF\xD8garbage", false).is_none());
         let plain = jpeg(64, 48);
-        assert!(strip_jpeg(&plain[..plain.len() - 2], false).is_none(), "no end marker");
+        assert!(
+            strip_jpeg(&plain[..plain.len() - 2], false).is_none(),
+            "no end marker"
+        );
     }
 
     #[test]
     fn a_file_that_stops_after_its_header_is_refused_as_damaged() {
         let bytes = jpeg(400, 300);
-        assert!(matches!(process(&bytes[..40], false), Err(Refusal::Damaged(_))));
+        assert!(matches!(
+            process(&bytes[..40], false),
+            Err(Refusal::Damaged(_))
+        ));
     }
 }

@@ -56,8 +56,7 @@ pub struct PhotoSettings {
 /// Whether `s` has the shape of a photo id (so it is safe in paths and file names).
 pub fn is_photo_id(s: &str) -> bool {
     s.len() == ID_LEN
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -194,7 +193,10 @@ mod tests {
             without_photo_ids(text),
             "![a](/media/?size=large) and ![b](/media/) /media/ end"
         );
-        assert!(matches!(without_photo_ids("no photos"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            without_photo_ids("no photos"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -21,7 +21,10 @@ fn rfc3339(at: chrono::DateTime<Utc>) -> String {
 #[derive(Debug)]
 pub enum SaveError {
     /// It would take the person past their quota.
-    Quota { used: u64, quota: u64 },
+    Quota {
+        used: u64,
+        quota: u64,
+    },
     Database(sqlx::Error),
     Folder(std::io::Error),
 }
@@ -97,7 +100,8 @@ async fn insert_rows(
         return Err(SaveError::Quota { used, quota });
     }
     let at = now();
-    on_tx!(&mut tx, |c| sqlx::query(
+    on_tx!(&mut tx, |c| {
+        sqlx::query(
         "INSERT INTO photos (id, user_id, content_type, width, height, byte_size, animated, file_name, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     )
@@ -112,10 +116,12 @@ async fn insert_rows(
     .bind(&at)
     .execute(c)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     for v in &photo.variants {
         let data = media.in_database().then_some(v.bytes.as_slice());
-        on_tx!(&mut tx, |c| sqlx::query(
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
             "INSERT INTO photo_variants (photo_id, variant, content_type, width, height, byte_size, data)
              VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
@@ -128,7 +134,8 @@ async fn insert_rows(
         .bind(data)
         .execute(c)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
     }
     tx.commit().await?;
     Ok(())
@@ -269,11 +276,13 @@ pub async fn attach(
     if previous.is_empty() && ids.is_empty() {
         return Ok(());
     }
-    on_tx!(&mut *tx, |c| sqlx::query("DELETE FROM entry_photos WHERE entry_id = $1")
-        .bind(entry_id)
-        .execute(c)
-        .await
-        .map(|_| ()))?;
+    on_tx!(&mut *tx, |c| sqlx::query(
+        "DELETE FROM entry_photos WHERE entry_id = $1"
+    )
+    .bind(entry_id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
     for (position, id) in ids.iter().enumerate() {
         // Only the person's own photos: a link to someone else's id is left as text.
         on_tx!(&mut *tx, |c| sqlx::query(
@@ -357,7 +366,8 @@ pub async fn delete_with_entries(
         .bind(entry_id)
         .fetch_all(c)
         .await)?,
-        Purging::Trash { user_id } => on_tx!(tx, |c| sqlx::query_as(
+        Purging::Trash { user_id } => on_tx!(tx, |c| {
+            sqlx::query_as(
             "DELETE FROM photos
              WHERE user_id = $1
                AND id IN (SELECT ep.photo_id FROM entry_photos ep JOIN entries e ON e.id = ep.entry_id
@@ -368,8 +378,10 @@ pub async fn delete_with_entries(
         )
         .bind(user_id)
         .fetch_all(c)
-        .await)?,
-        Purging::Expired { cutoff } => on_tx!(tx, |c| sqlx::query_as(
+        .await
+        })?,
+        Purging::Expired { cutoff } => on_tx!(tx, |c| {
+            sqlx::query_as(
             "DELETE FROM photos
              WHERE id IN (SELECT ep.photo_id FROM entry_photos ep JOIN entries e ON e.id = ep.entry_id
                           WHERE e.deleted_at IS NOT NULL AND e.deleted_at < $1)
@@ -380,7 +392,8 @@ pub async fn delete_with_entries(
         )
         .bind(cutoff)
         .fetch_all(c)
-        .await)?,
+        .await
+        })?,
     };
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
@@ -439,10 +452,12 @@ async fn existing(pool: &Pool, ids: &[String]) -> Result<Vec<String>, sqlx::Erro
     let joined = ids.join(",");
     let rows: Vec<(String,)> = match pool {
         Pool::Sqlite(p) => {
-            sqlx::query_as("SELECT id FROM photos WHERE instr(',' || $1 || ',', ',' || id || ',') > 0")
-                .bind(&joined)
-                .fetch_all(p)
-                .await?
+            sqlx::query_as(
+                "SELECT id FROM photos WHERE instr(',' || $1 || ',', ',' || id || ',') > 0",
+            )
+            .bind(&joined)
+            .fetch_all(p)
+            .await?
         }
         Pool::Postgres(p) => {
             sqlx::query_as("SELECT id FROM photos WHERE id = ANY(string_to_array($1, ','))")

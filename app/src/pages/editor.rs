@@ -445,7 +445,11 @@ mod browser {
         let value = area.value();
         let units: Vec<u16> = value.encode_utf16().collect();
         // Selection offsets count UTF-16 units.
-        let start = (area.selection_start().ok().flatten().unwrap_or(units.len() as u32) as usize)
+        let start = (area
+            .selection_start()
+            .ok()
+            .flatten()
+            .unwrap_or(units.len() as u32) as usize)
             .min(units.len());
         let end = (area.selection_end().ok().flatten().unwrap_or(start as u32) as usize)
             .clamp(start, units.len());
@@ -458,7 +462,11 @@ mod browser {
         } else {
             "\n\n"
         };
-        let trail = if after.starts_with('\n') || after.is_empty() { "\n" } else { "\n\n" };
+        let trail = if after.starts_with('\n') || after.is_empty() {
+            "\n"
+        } else {
+            "\n\n"
+        };
         let inserted = format!("{lead}{markdown}{trail}");
         let text = format!("{before}{inserted}{after}");
         area.set_value(&text);
@@ -468,19 +476,25 @@ mod browser {
     }
 
     /// Posts one file to `/media` (XMLHttpRequest, for its upload progress).
-    async fn send(file: &web_sys::File, progress: impl Fn(f64) + 'static) -> Result<UploadedPhoto, String> {
-        let failed = |_| "The photo could not be sent. Check your connection and try again.".to_owned();
+    async fn send(
+        file: &web_sys::File,
+        progress: impl Fn(f64) + 'static,
+    ) -> Result<UploadedPhoto, String> {
+        let failed =
+            |_| "The photo could not be sent. Check your connection and try again.".to_owned();
         let xhr = web_sys::XmlHttpRequest::new().map_err(failed)?;
         xhr.open("POST", UPLOAD_PATH).map_err(failed)?;
-        xhr.set_request_header("Accept", "application/json").map_err(failed)?;
+        xhr.set_request_header("Accept", "application/json")
+            .map_err(failed)?;
         let form = web_sys::FormData::new().map_err(failed)?;
         form.append_with_blob_and_filename("photo", file, &file.name())
             .map_err(failed)?;
-        let on_progress = Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
-            if ev.length_computable() && ev.total() > 0.0 {
-                progress((ev.loaded() / ev.total() * 100.0).min(100.0));
-            }
-        });
+        let on_progress =
+            Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
+                if ev.length_computable() && ev.total() > 0.0 {
+                    progress((ev.loaded() / ev.total() * 100.0).min(100.0));
+                }
+            });
         if let Ok(upload) = xhr.upload() {
             upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
         }
@@ -496,11 +510,16 @@ mod browser {
             serde_json::from_str::<UploadedPhoto>(&text)
                 .map_err(|_| "The server's answer could not be read.".to_owned())
         } else if status == 0 {
-            Err(format!("“{}” could not be sent. Check your connection and try again.", file.name()))
+            Err(format!(
+                "“{}” could not be sent. Check your connection and try again.",
+                file.name()
+            ))
         } else {
             Err(serde_json::from_str::<UploadRefused>(&text)
                 .map(|r| r.error)
-                .unwrap_or_else(|_| format!("“{}” was not accepted (error {status}).", file.name())))
+                .unwrap_or_else(|_| {
+                    format!("“{}” was not accepted (error {status}).", file.name())
+                }))
         }
     }
 
