@@ -158,6 +158,22 @@ impl AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// [`AppError::http_status`] as axum's type.
+    pub fn status_code(&self) -> axum::http::StatusCode {
+        axum::http::StatusCode::from_u16(self.http_status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// A plain-text answer with this error's status and message (for handlers that are not
+    /// server functions).
+    pub fn plain_response(&self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        (self.status_code(), self.to_string()).into_response()
+    }
+}
+
 /// A short random id that ties a message on screen to a line in the server log.
 #[cfg(feature = "ssr")]
 pub fn correlation_id() -> String {

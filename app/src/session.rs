@@ -216,6 +216,16 @@ pub mod ssr {
             })
     }
 
+    /// The logged-in person's account id, for plain axum handlers (uploads, photos, exports)
+    /// that answer an anonymous or unreadable session their own way.
+    pub async fn logged_in_user_id(session: &Session) -> Option<i64> {
+        auth_state(session)
+            .await
+            .ok()
+            .flatten()
+            .map(|auth| auth.user.id)
+    }
+
     /// The logged-in person, or [`AppError::Unauthenticated`]. Every protected server function
     /// starts with this (the `/api` gate in `server` is the second, independent line).
     pub async fn require_user() -> Result<SessionUser, AppError> {

@@ -221,6 +221,7 @@ fn read_items(
         .filter(|n| is_journal_json(n))
         .cloned()
         .collect();
+    let photos = PhotoFiles::of(names);
     let mut items = Vec::new();
     let mut problems = Vec::new();
     let mut recognised = 0;
@@ -247,7 +248,7 @@ fn read_items(
             .trim_end_matches(".json");
         let place = DayOnePlace {
             prefix: &prefix,
-            names,
+            photos: &photos,
             journal: tag_journals.then_some(journal),
         };
         for (i, value) in export.entries.into_iter().enumerate() {
@@ -349,36 +350,48 @@ struct DayOnePhoto {
     identifier: String,
     #[serde(default)]
     md5: Option<String>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
     #[serde(default)]
     order_in_entry: Option<i64>,
+}
+
+/// The zip's files by their name without its extension (`photos/<md5>`): Day One names a photo
+/// by its MD5 and type, and the type's spelling varies (`jpeg`, `JPG`). Built once per zip, so
+/// finding a photo is one lookup however many thousands there are.
+#[derive(Default)]
+struct PhotoFiles(HashMap<String, String>);
+
+impl PhotoFiles {
+    fn of(names: &[String]) -> PhotoFiles {
+        PhotoFiles(
+            names
+                .iter()
+                .filter_map(|n| {
+                    n.rsplit_once('.')
+                        .map(|(stem, _)| (stem.to_owned(), n.clone()))
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Where a journal's files are in its zip.
 struct DayOnePlace<'a> {
     /// The folder holding the journal's JSON and its `photos/` ("" at the top).
     prefix: &'a str,
-    names: &'a [String],
+    photos: &'a PhotoFiles,
     /// The journal's name, tagged on its entries when the zip holds several journals.
     journal: Option<&'a str>,
 }
 
 impl DayOnePlace<'_> {
-    /// The zip path of a photo: `photos/<md5>.<type>` (Day One's layout), whatever the case of
-    /// the extension.
+    /// The zip path of a photo: `photos/<md5>.<type>` (Day One's layout), whatever the spelling
+    /// of the extension.
     fn photo_path(&self, photo: &DayOnePhoto) -> Option<String> {
         let md5 = photo.md5.as_deref()?;
-        let exact = format!(
-            "{}photos/{md5}.{}",
-            self.prefix,
-            photo.kind.as_deref().unwrap_or("jpeg")
-        );
-        if self.names.contains(&exact) {
-            return Some(exact);
-        }
-        let stem = format!("{}photos/{md5}.", self.prefix);
-        self.names.iter().find(|n| n.starts_with(&stem)).cloned()
+        self.photos
+            .0
+            .get(&format!("{}photos/{md5}", self.prefix))
+            .cloned()
     }
 }
 
@@ -585,10 +598,9 @@ mod tests {
             "tags": ["Travel Notes"]
         }))
         .unwrap();
-        let names = Vec::new();
         let place = DayOnePlace {
             prefix: "",
-            names: &names,
+            photos: &PhotoFiles::default(),
             journal: None,
         };
         let (item, problems) = day_one_item(entry, &place).unwrap();

@@ -147,6 +147,20 @@ pub fn content_digest(date: &str, title: &str, body: &str) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// [`content_digest`] of an entry about to be stored.
+fn digest_of(entry: &NewEntry) -> String {
+    content_digest(
+        &entry.date.as_string(),
+        &strip_markers(entry.title.as_str()),
+        &strip_markers(entry.body.as_str()),
+    )
+}
+
+/// This person's entry with a given digest (`$1` the owner, `$2` the digest): what an import
+/// counts as already there.
+const SAME_ENTRY: &str =
+    "SELECT id FROM entries WHERE user_id = $1 AND content_digest = $2 LIMIT 1";
+
 /// Imports one batch of entries in one short transaction, skipping any that this person already
 /// has (same day, title and text, live or in the trash), so importing the same file twice adds
 /// nothing. Callers keep batches small ([`IMPORT_BATCH`]): the transaction holds SQLite's write
@@ -168,20 +182,14 @@ pub async fn import(
     }
     let (mut imported, mut skipped) = (0, 0);
     for (entry, created_at) in entries {
-        let digest = content_digest(
-            &entry.date.as_string(),
-            &strip_markers(entry.title.as_str()),
-            &strip_markers(entry.body.as_str()),
-        );
+        let digest = digest_of(entry);
         // One index lookup, however many entries share the day.
         let exists: Option<(i64,)> = on_tx!(&mut tx, |c| {
-            sqlx::query_as(
-                "SELECT id FROM entries WHERE user_id = $1 AND content_digest = $2 LIMIT 1",
-            )
-            .bind(user_id)
-            .bind(&digest)
-            .fetch_optional(c)
-            .await
+            sqlx::query_as(SAME_ENTRY)
+                .bind(user_id)
+                .bind(&digest)
+                .fetch_optional(c)
+                .await
         })?;
         if exists.is_some() {
             skipped += 1;
@@ -202,18 +210,12 @@ pub async fn existing_entry(
     user_id: i64,
     entry: &NewEntry,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let digest = content_digest(
-        &entry.date.as_string(),
-        &strip_markers(entry.title.as_str()),
-        &strip_markers(entry.body.as_str()),
-    );
-    let found: Option<(i64,)> = on_pool!(pool, |p| sqlx::query_as(
-        "SELECT id FROM entries WHERE user_id = $1 AND content_digest = $2 LIMIT 1"
-    )
-    .bind(user_id)
-    .bind(&digest)
-    .fetch_optional(p)
-    .await)?;
+    let digest = digest_of(entry);
+    let found: Option<(i64,)> = on_pool!(pool, |p| sqlx::query_as(SAME_ENTRY)
+        .bind(user_id)
+        .bind(&digest)
+        .fetch_optional(p)
+        .await)?;
     Ok(found.map(|(id,)| id))
 }
 

@@ -20,10 +20,10 @@ use super::model::NewEntry;
 use super::{archive, repo, split_tags, ImportReport};
 use crate::media::repo::PhotoInfo;
 use crate::media::store::MediaStore;
-use crate::session::ssr::auth_state;
+use crate::session::ssr::logged_in_user_id;
 use crate::state::AppState;
 use axum::extract::{Multipart, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -85,10 +85,6 @@ struct JrnlEntry {
     time: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
-}
-
-async fn user_id(session: &Session) -> Option<i64> {
-    auth_state(session).await.ok().flatten().map(|a| a.user.id)
 }
 
 fn today() -> String {
@@ -168,12 +164,7 @@ fn exported(r: repo::EntryRecord, photos: &HashMap<String, PhotoInfo>) -> Export
 }
 
 fn export_failed(e: sqlx::Error) -> Response {
-    let error = crate::error::AppError::internal("exporting", e);
-    (
-        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        error.to_string(),
-    )
-        .into_response()
+    crate::error::AppError::internal("exporting", e).plain_response()
 }
 
 /// Where a streamed export has got to.
@@ -265,7 +256,7 @@ async fn first_page(state: &AppState, user_id: i64) -> Result<ExportCursor, Resp
 /// one page of memory. Entries with photos list them (`photos`: id and the file name the zip
 /// variant uses); the text keeps its `/media/<id>` references.
 pub async fn export_json(State(state): State<AppState>, session: Session) -> Response {
-    let Some(user_id) = user_id(&session).await else {
+    let Some(user_id) = logged_in_user_id(&session).await else {
         return login_redirect("/journal/transfer");
     };
     let cursor = match first_page(&state, user_id).await {
@@ -359,7 +350,7 @@ pub async fn export_json_zip(state: State<AppState>, session: Session) -> Respon
 /// Zipped page by page on a thread of its own and streamed: each page's entries, then the photos
 /// they show (each once, as stored: the original size), so memory holds one page and one photo.
 async fn export_zip(State(state): State<AppState>, session: Session, kind: ZipKind) -> Response {
-    let Some(user_id) = user_id(&session).await else {
+    let Some(user_id) = logged_in_user_id(&session).await else {
         return login_redirect("/journal/transfer");
     };
     let mut cursor = match first_page(&state, user_id).await {
@@ -810,7 +801,7 @@ pub async fn import(
     session: Session,
     mut multipart: Multipart,
 ) -> Response {
-    let Some(user_id) = user_id(&session).await else {
+    let Some(user_id) = logged_in_user_id(&session).await else {
         return login_redirect("/journal/transfer");
     };
     let secure = state.config.is_https();
@@ -995,13 +986,7 @@ impl Import {
     /// The photo references of a stored entry's text that are not (yet) this person's photos:
     /// the keys an earlier import could not bring.
     async fn missing_photos(&self, body: &str) -> Result<Vec<String>, sqlx::Error> {
-        let mut keys: Vec<String> = Vec::new();
-        let _ = crate::media::rewrite_refs(body, |key| {
-            if !keys.iter().any(|k| k == key) {
-                keys.push(key.to_owned());
-            }
-            None
-        });
+        let keys = crate::media::media_refs(body);
         let owned = crate::media::repo::infos(&self.state.db, self.user_id, &keys).await?;
         Ok(keys
             .into_iter()

@@ -11,7 +11,7 @@ use super::store::MediaStore;
 use super::{UploadRefused, UploadedPhoto};
 use crate::entries::EditorDraft;
 use crate::error::{AppError, FieldError};
-use crate::session::ssr::auth_state;
+use crate::session::ssr::logged_in_user_id;
 use crate::state::AppState;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -143,10 +143,7 @@ pub async fn store_upload(
     }
     let unavailable = |e: sqlx::Error| {
         let error = AppError::internal("storing a photo", e);
-        UploadError::new(
-            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            error.to_string(),
-        )
+        UploadError::new(error.status_code(), error.to_string())
     };
     let keep = repo::keeps_locations(&state.db, user_id)
         .await
@@ -214,7 +211,7 @@ pub async fn upload(
 ) -> Response {
     let refuse =
         |e: UploadError| (e.status, Json(UploadRefused { error: e.message })).into_response();
-    let Some(user_id) = auth_state(&session).await.ok().flatten().map(|a| a.user.id) else {
+    let Some(user_id) = logged_in_user_id(&session).await else {
         return refuse(UploadError::new(
             StatusCode::UNAUTHORIZED,
             AppError::Unauthenticated.to_string(),
@@ -277,7 +274,7 @@ pub async fn serve(
     if !super::is_photo_id(&id) {
         return not_found();
     }
-    let Some(user_id) = auth_state(&session).await.ok().flatten().map(|a| a.user.id) else {
+    let Some(user_id) = logged_in_user_id(&session).await else {
         return not_found();
     };
     let variant = match query.size.as_deref() {
@@ -311,15 +308,7 @@ pub async fn serve(
             response
         }
         Ok(None) => not_found(),
-        Err(e) => {
-            let error = AppError::internal("reading a photo", e);
-            (
-                StatusCode::from_u16(error.http_status())
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                error.to_string(),
-            )
-                .into_response()
-        }
+        Err(e) => AppError::internal("reading a photo", e).plain_response(),
     }
 }
 
@@ -347,7 +336,7 @@ pub async fn editor_uploads(
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         return next.run(request).await;
     };
-    let Some(user_id) = auth_state(&session).await.ok().flatten().map(|a| a.user.id) else {
+    let Some(user_id) = logged_in_user_id(&session).await else {
         // Not logged in: the server function refuses it as it refuses any anonymous call.
         return next.run(request).await;
     };

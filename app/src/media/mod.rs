@@ -63,22 +63,22 @@ pub fn is_photo_id(s: &str) -> bool {
 /// The photo ids an entry's text refers to (`/media/<id>`, with or without a size), in order of
 /// first appearance, each once.
 pub fn photo_ids(text: &str) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(MEDIA_PATH) {
-        let after = &rest[at + MEDIA_PATH.len()..];
-        if let Some(candidate) = after.get(..ID_LEN) {
-            let ends_there = after[ID_LEN..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-            if is_photo_id(candidate) && ends_there && !ids.iter().any(|id| id == candidate) {
-                ids.push(candidate.to_owned());
-            }
-        }
-        rest = after;
-    }
+    let mut ids = media_refs(text);
+    ids.retain(|id| is_photo_id(id));
     ids
+}
+
+/// Every `/media/<key>` reference in `text`, whatever the key's length (an import's
+/// placeholders too), in order of first appearance, each once.
+pub fn media_refs(text: &str) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let _ = rewrite_refs(text, |key| {
+        if !keys.iter().any(|k| k == key) {
+            keys.push(key.to_owned());
+        }
+        None
+    });
+    keys
 }
 
 fn is_id_char(c: char) -> bool {

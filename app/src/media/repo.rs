@@ -218,27 +218,28 @@ pub async fn infos(
     if ids.is_empty() {
         return Ok(out);
     }
-    // One statement whatever the count: the ids travel as one comma-separated text, which both
-    // backends split (an entry holds at most a few dozen photos).
-    let joined = ids.join(",");
+    // One statement whatever the count, one primary-key lookup per id (this runs on every entry
+    // page): SQLite walks the ids as a JSON array (`CROSS JOIN` keeps that order, rather than
+    // scanning all of the person's photos), PostgreSQL takes them as an array.
     let rows: Vec<(String, i64, i64, bool, String)> = match pool {
         Pool::Sqlite(p) => {
             sqlx::query_as(
-                "SELECT id, width, height, animated, content_type FROM photos
-                 WHERE user_id = $1 AND instr(',' || $2 || ',', ',' || id || ',') > 0",
+                "SELECT p.id, p.width, p.height, p.animated, p.content_type
+                 FROM json_each($2) j CROSS JOIN photos p ON p.id = j.value
+                 WHERE p.user_id = $1",
             )
             .bind(user_id)
-            .bind(&joined)
+            .bind(ids_json(ids))
             .fetch_all(p)
             .await?
         }
         Pool::Postgres(p) => {
             sqlx::query_as(
                 "SELECT id, width, height, animated, content_type FROM photos
-                 WHERE user_id = $1 AND id = ANY(string_to_array($2, ','))",
+                 WHERE user_id = $1 AND id = ANY($2)",
             )
             .bind(user_id)
-            .bind(&joined)
+            .bind(ids)
             .fetch_all(p)
             .await?
         }
@@ -447,21 +448,23 @@ pub async fn sweep(
     Ok(removed)
 }
 
-/// Which of `ids` have a row (any owner: the sweep's question).
+/// A list of ids as SQLite's `json_each` reads it.
+fn ids_json(ids: &[String]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Which of `ids` have a row (any owner: the sweep's question), by primary key.
 async fn existing(pool: &Pool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
-    let joined = ids.join(",");
     let rows: Vec<(String,)> = match pool {
         Pool::Sqlite(p) => {
-            sqlx::query_as(
-                "SELECT id FROM photos WHERE instr(',' || $1 || ',', ',' || id || ',') > 0",
-            )
-            .bind(&joined)
-            .fetch_all(p)
-            .await?
+            sqlx::query_as("SELECT p.id FROM json_each($1) j CROSS JOIN photos p ON p.id = j.value")
+                .bind(ids_json(ids))
+                .fetch_all(p)
+                .await?
         }
         Pool::Postgres(p) => {
-            sqlx::query_as("SELECT id FROM photos WHERE id = ANY(string_to_array($1, ','))")
-                .bind(&joined)
+            sqlx::query_as("SELECT id FROM photos WHERE id = ANY($1)")
+                .bind(ids)
                 .fetch_all(p)
                 .await?
         }

@@ -231,6 +231,15 @@ fn Editor(
     #[cfg(not(feature = "hydrate"))]
     let add_files = move |_files: Vec<()>| {};
     let _ = &add_files;
+    // A paste or a drop that carries images: they are uploaded instead of the browser's default.
+    #[cfg(feature = "hydrate")]
+    let take_images = move |ev: &web_sys::Event, list: Option<web_sys::FileList>| {
+        let files = browser::image_files(list);
+        if !files.is_empty() {
+            ev.prevent_default();
+            add_files(files);
+        }
+    };
 
     let heading = if id.is_some() {
         "Edit entry"
@@ -282,13 +291,7 @@ fn Editor(
                         on:input=move |ev| { body.set(event_target_value(&ev)); dirty.set(true); }
                         on:paste=move |_ev| {
                             #[cfg(feature = "hydrate")]
-                            {
-                                let files = _ev.clipboard_data().map(|d| browser::image_files(d.files())).unwrap_or_default();
-                                if !files.is_empty() {
-                                    _ev.prevent_default();
-                                    add_files(files);
-                                }
-                            }
+                            take_images(&_ev, _ev.clipboard_data().and_then(|d| d.files()));
                         }
                         on:dragover=move |_ev| {
                             #[cfg(feature = "hydrate")]
@@ -298,13 +301,7 @@ fn Editor(
                         }
                         on:drop=move |_ev| {
                             #[cfg(feature = "hydrate")]
-                            {
-                                let files = _ev.data_transfer().map(|d| browser::image_files(d.files())).unwrap_or_default();
-                                if !files.is_empty() {
-                                    _ev.prevent_default();
-                                    add_files(files);
-                                }
-                            }
+                            take_images(&_ev, _ev.data_transfer().and_then(|d| d.files()));
                         }
                     >{values.body.clone()}</textarea>
                     <p id="body-hint" class="hint">"Paste or drop photos into the text to add them."</p>
