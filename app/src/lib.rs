@@ -45,20 +45,15 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    calendar::CalendarPage,
     entry::EntryPage,
     home::HomePage,
     journal::JournalPage,
     lazy::{
         AdminAuditRoute, AdminRoute, AdminSignupRoute, AdminUserRoute, AdminUsersRoute,
-        EditEntryRoute, NewEntryRoute, RegisterRoute, SetPasswordRoute, SettingsRoute,
-        TransferRoute,
+        CalendarRoute, EditEntryRoute, LoginErrorRoute, LoginRoute, NewEntryRoute, RegisterRoute,
+        SetPasswordRoute, SettingsRoute, TagsRoute, TransferRoute, TrashRoute,
     },
-    login::LoginPage,
-    login_error::LoginErrorPage,
     not_found::NotFound,
-    tags::TagsPage,
-    trash::TrashPage,
 };
 use session::UserContext;
 
@@ -107,16 +102,16 @@ pub fn App() -> impl IntoView {
                 // without JavaScript and guards can still answer with a redirect.
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/login/error") view=LoginErrorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/login/error") view={Lazy::<LoginErrorRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/journal") view=JournalPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/new") view={Lazy::<NewEntryRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=path!("/journal/tags") view=TagsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/journal/calendar") view=CalendarPage ssr=SsrMode::Async/>
-                    <Route path=path!("/journal/trash") view=TrashPage ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/tags") view={Lazy::<TagsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/calendar") view={Lazy::<CalendarRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/journal/trash") view={Lazy::<TrashRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/journal/transfer") view={Lazy::<TransferRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/journal/:id") view=EntryPage ssr=SsrMode::Async/>
                     <Route path=path!("/journal/:id/edit") view={Lazy::<EditEntryRoute>::new()} ssr=SsrMode::Async/>

@@ -226,6 +226,20 @@ test('bob cannot open alice’s entry', async ({ browser }) => {
   expect(edit?.status()).toBe(404);
 });
 
+test('a first visit to the home page downloads no page chunk', async ({ page }) => {
+  const problems = watchConsole(page);
+  const chunks: string[] = [];
+  page.on('request', (request) => {
+    const name = new URL(request.url()).pathname.split('/').pop() ?? '';
+    if (name.startsWith('split_')) chunks.push(name);
+  });
+  await page.goto('/');
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'A journal that stays yours.' })).toBeVisible();
+  expect(chunks).toEqual([]);
+  expect(problems).toEqual([]);
+});
+
 test('the journal loads without the editor or the dashboard; the editor arrives when opened', async ({ page }) => {
   const problems = watchConsole(page);
   const chunks: string[] = [];
