@@ -8,10 +8,11 @@
 //! Why the journal and the entry page stay in the first module: made lazy too, the first module
 //! shrank from 369 to 259 KiB (brotli), but a full load of the journal then fetched 110 small
 //! wasm chunks (the code it shares with the other pages, which the splitter cuts into pieces)
-//! before it could hydrate, and Lighthouse's mobile score for it fell from 94 to 71.
+//! before it could hydrate, and Lighthouse's mobile score for it fell from 95 to 71.
 //!
 //! Each page is wrapped in a [`LazyRoute`] with no route data of its own: the pages load their
-//! data themselves, as they always did.
+//! data themselves, as they always did. So the first in-app visit to one of these pages fetches
+//! its chunk, then its data; later visits have the chunk already.
 
 use super::admin::{
     audit::AdminAuditPage, signup::AdminSignupPage, users::AdminUserPage, users::AdminUsersPage,
