@@ -15,6 +15,16 @@ export function watchConsole(page: Page, appUrl: string = APP_URL): string[] {
   return problems;
 }
 
+/** Collects the names of the lazily loaded wasm chunks (`split_…`) the page fetches. */
+export function watchChunks(page: Page): string[] {
+  const chunks: string[] = [];
+  page.on('request', (request) => {
+    const name = new URL(request.url()).pathname.split('/').pop() ?? '';
+    if (name.startsWith('split_')) chunks.push(name);
+  });
+  return chunks;
+}
+
 /** Waits until the wasm has hydrated the page. */
 export async function hydrated(page: Page) {
   await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');

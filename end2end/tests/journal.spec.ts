@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { hydrated, logIn, watchConsole } from './helpers';
+import { hydrated, logIn, watchChunks, watchConsole } from './helpers';
 
 /** A word no other test uses, so parallel tests sharing a demo account don't see each other. */
 const unique = (base: string) => `${base}${Math.random().toString(36).slice(2, 8)}`;
@@ -228,11 +228,7 @@ test('bob cannot open alice’s entry', async ({ browser }) => {
 
 test('a first visit to the home page downloads no page chunk', async ({ page }) => {
   const problems = watchConsole(page);
-  const chunks: string[] = [];
-  page.on('request', (request) => {
-    const name = new URL(request.url()).pathname.split('/').pop() ?? '';
-    if (name.startsWith('split_')) chunks.push(name);
-  });
+  const chunks = watchChunks(page);
   await page.goto('/');
   await hydrated(page);
   await expect(page.getByRole('heading', { name: 'A journal that stays yours.' })).toBeVisible();
@@ -242,11 +238,7 @@ test('a first visit to the home page downloads no page chunk', async ({ page }) 
 
 test('the journal loads without the editor or the dashboard; the editor arrives when opened', async ({ page }) => {
   const problems = watchConsole(page);
-  const chunks: string[] = [];
-  page.on('request', (request) => {
-    const name = new URL(request.url()).pathname.split('/').pop() ?? '';
-    if (name.startsWith('split_')) chunks.push(name);
-  });
+  const chunks = watchChunks(page);
   await logIn(page, 'bob');
   await page.reload();
   await hydrated(page);
