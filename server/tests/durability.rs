@@ -94,6 +94,28 @@ async fn sqlite_syncs_every_commit() {
     assert_eq!(synchronous, 2, "FULL");
 }
 
+#[tokio::test]
+async fn only_postgresql_connections_are_tested_before_each_statement() {
+    // A SQLite connection is a thread of the server itself: sqlx's ping before handing one out
+    // can only succeed, and cost two thread switches per statement. A PostgreSQL connection can
+    // have been closed by the server (a restart), and the ping finds that.
+    let db = common::TestDb::fresh().await;
+    let pool = app::db::Pool::connect(&db.url).await.unwrap();
+    match &pool {
+        app::db::Pool::Sqlite(p) => assert!(!p.options().get_test_before_acquire()),
+        app::db::Pool::Postgres(p) => assert!(p.options().get_test_before_acquire()),
+    }
+    // Writes, which SQLite runs on a pool of their own, still work.
+    let mut tx = pool.begin_write().await.unwrap();
+    app::on_tx!(&mut tx, |c| sqlx::query("SELECT 1")
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    tx.commit().await.unwrap();
+    pool.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_save_survives_a_sigkill() {
     if on_postgres() {
