@@ -257,7 +257,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         // Anonymous sessions only ever hold pending logins; a login sets its own expiry.
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(15)));
 
-    let state = AppState {
+    let state = AppState::new(app::state::Services {
         leptos_options: leptos_options.clone(),
         config: Arc::new(config),
         db,
@@ -265,7 +265,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         session_policy: policy,
         sessions,
         previews,
-    };
+    });
     let readiness = ops::Readiness::new(state.db.clone(), state.sessions.clone());
     let routes = generate_route_list(App);
     // Everything but the import: small bodies, and a request that takes longer than
