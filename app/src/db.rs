@@ -126,16 +126,8 @@ impl Pool {
                         std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                     }
                 }
-                let pool = SqlitePoolOptions::new()
+                let pool = sqlite_pool_options()
                     .max_connections(MAX_CONNECTIONS)
-                    // sqlx pings a connection before handing it out, to find ones whose server
-                    // went away. A SQLite connection is a thread of this process: the ping can
-                    // only ever succeed, and it is one more round trip to that thread (two
-                    // thread switches) before every statement. Measured: a logged-in journal
-                    // page went from 12.9 to 8.9 thread switches. (sqlx also pings on release,
-                    // which cannot be turned off.) PostgreSQL keeps the check: there it finds
-                    // connections the server closed, say after a restart.
-                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 Ok(Pool::Sqlite(pool))
@@ -252,6 +244,18 @@ impl Pool {
     }
 }
 
+/// What both SQLite pools (the readers and the one writer) start from.
+///
+/// sqlx pings a connection before handing it out, to find ones whose server went away. A SQLite
+/// connection is a thread of this process: the ping can only ever succeed, and it is one more
+/// round trip to that thread (two thread switches) before every statement; without it a
+/// logged-in journal page went from 12.9 to 8.9 thread switches. (sqlx also pings on release,
+/// which cannot be turned off.) PostgreSQL's pool keeps the check: there it finds connections
+/// the server closed, say after a restart.
+fn sqlite_pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new().test_before_acquire(false)
+}
+
 /// The write connection of each open SQLite database, by file: a pool of one, whose queue is
 /// fair (sqlx hands a released connection to the longest waiter). Kept beside the [`Pool`] rather
 /// than in it so the pool stays a plain sqlx pool that every repository can match on.
@@ -271,11 +275,9 @@ fn writer(pool: &SqlitePool) -> Result<SqlitePool, sqlx::Error> {
         .lock()
         .map_err(|_| sqlx::Error::Protocol("the writer registry is poisoned".into()))?;
     let open = || {
-        SqlitePoolOptions::new()
+        sqlite_pool_options()
             .max_connections(1)
             .acquire_timeout(WRITE_TURN_TIMEOUT)
-            // A SQLite connection cannot go away: see `Pool::open`.
-            .test_before_acquire(false)
             .connect_lazy_with((*options).clone())
     };
     let writer = writers.entry(file).or_insert_with(open);
