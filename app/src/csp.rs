@@ -11,29 +11,51 @@
 //! - forms post to Quire, and login and logout may continue to the configured providers (a
 //!   form's redirect is checked against `form-action` too).
 //!
-//! Leptos renders pages with a fresh nonce per response (leptos_axum's `nonce` feature); the shell
-//! ([`crate::shell`]) puts the policy naming it on the response. Every other response (server
-//! functions, files, redirects) gets the same policy without a nonce from the server's header
-//! middleware.
+//! Leptos renders pages with a fresh nonce per response (leptos_axum's `nonce` feature). The
+//! server's header middleware puts the policy on every response: for a rendered page, the policy
+//! naming that page's nonce, which the shell ([`crate::shell`]) hands it through a [`PageNonce`]
+//! in the request's extensions; for every other response (server functions, files, redirects),
+//! the same policy without a nonce.
+//!
+//! Why not through leptos_axum's `ResponseOptions`, like the status: a header the shell put
+//! there was now and then missing from the finished response (seen: a redirect's, whose
+//! `Location`, set later in the same render, was there; and once in a few hundred logged-in page
+//! loads a 200 page's, whose scripts the browser then refused to run, so the page never became
+//! interactive). Where it is lost was not found; the middleware does not depend on it.
 
 use crate::config::Config;
 
-/// The policy for one response; `nonce` for rendered pages.
-pub fn policy(config: &Config, nonce: Option<&str>) -> String {
-    let script = match nonce {
-        Some(nonce) => format!("script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"),
-        None => "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
-    };
-    let mut form_action = String::from("form-action 'self'");
-    for origin in provider_origins(config) {
-        form_action.push(' ');
-        form_action.push_str(&origin);
+/// The policy of this deployment, worked out once from its configuration; each response's header
+/// adds its nonce, if it has one.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Every directive after `script-src`.
+    rest: String,
+}
+
+impl Policy {
+    pub fn new(config: &Config) -> Policy {
+        let mut form_action = String::from("form-action 'self'");
+        for origin in provider_origins(config) {
+            form_action.push(' ');
+            form_action.push_str(&origin);
+        }
+        Policy {
+            rest: format!(
+                "style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; {form_action}"
+            ),
+        }
     }
-    format!(
-        "default-src 'self'; {script}; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-         frame-ancestors 'none'; {form_action}"
-    )
+
+    /// The header's value for one response; `nonce` for rendered pages.
+    pub fn header(&self, nonce: Option<&str>) -> String {
+        let script = match nonce {
+            Some(nonce) => format!("script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"),
+            None => "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
+        };
+        format!("default-src 'self'; {script}; {}", self.rest)
+    }
 }
 
 /// The origins login and logout redirects may lead to: each provider's issuer origin, where
@@ -50,18 +72,28 @@ fn provider_origins(config: &Config) -> Vec<String> {
     origins
 }
 
-/// Puts the policy with this render's nonce on the page's response (called by the shell).
+/// Where the header middleware learns the nonce of the page being rendered: it puts an empty one
+/// in each request's extensions, and the shell fills it ([`set_for_page`]).
+#[derive(Clone, Debug, Default)]
+pub struct PageNonce(std::sync::Arc<std::sync::OnceLock<String>>);
+
+impl PageNonce {
+    /// The nonce of the page rendered for this request, if a page was.
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+}
+
+/// Tells the header middleware this render's nonce (called by the shell).
 pub fn set_for_page() {
     use leptos::prelude::use_context;
-    let (Ok(state), Some(response)) = (
-        crate::state::AppState::get(),
-        use_context::<leptos_axum::ResponseOptions>(),
+    let (Some(parts), Some(nonce)) = (
+        use_context::<axum::http::request::Parts>(),
+        leptos::nonce::use_nonce(),
     ) else {
         return;
     };
-    let nonce = leptos::nonce::use_nonce();
-    let value = policy(&state.config, nonce.as_deref());
-    if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
-        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    if let Some(slot) = parts.extensions.get::<PageNonce>() {
+        let _ = slot.0.set(nonce.to_string());
     }
 }

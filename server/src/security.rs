@@ -164,17 +164,21 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 /// What [`security_headers`] needs to know about this deployment.
 #[derive(Clone, Debug)]
 pub struct HeaderPolicy {
-    /// The Content-Security-Policy for responses that are not rendered pages (see `app::csp`).
-    pub csp: HeaderValue,
+    /// The Content-Security-Policy (see `app::csp`); a rendered page's names its nonce.
+    pub csp: app::csp::Policy,
+    /// The same for responses that are not rendered pages, ready to copy.
+    pub csp_without_nonce: HeaderValue,
     /// Quire is served over https: browsers are told to use nothing else (HSTS).
     pub https: bool,
 }
 
 impl HeaderPolicy {
     pub fn of(config: &app::config::Config) -> HeaderPolicy {
+        let csp = app::csp::Policy::new(config);
         HeaderPolicy {
-            csp: HeaderValue::from_str(&app::csp::policy(config, None))
+            csp_without_nonce: HeaderValue::from_str(&csp.header(None))
                 .unwrap_or(HeaderValue::from_static("default-src 'self'")),
+            csp,
             https: config.is_https(),
         }
     }
@@ -189,17 +193,28 @@ fn is_public_asset(path: &str) -> bool {
 /// Headers every response carries.
 pub async fn security_headers(
     State(policy): State<HeaderPolicy>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    let page_nonce = app::csp::PageNonce::default();
+    request.extensions_mut().insert(page_nonce.clone());
     let asset = is_public_asset(request.uri().path());
     // A photo (`/media/<id>`) says itself how it may be kept: privately, by its owner's browser.
     let photo = request.uri().path().starts_with("/media/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    // Rendered pages set their own, naming their nonce (app::csp::set_for_page).
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy.csp.clone());
+    // A rendered page's policy names its nonce (app::csp::set_for_page); a photo answer sets its
+    // own.
+    let page_csp = page_nonce
+        .get()
+        .and_then(|nonce| HeaderValue::from_str(&policy.csp.header(Some(nonce))).ok());
+    if let Some(page_csp) = page_csp {
+        headers.insert(header::CONTENT_SECURITY_POLICY, page_csp);
+    } else if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            policy.csp_without_nonce.clone(),
+        );
     }
     if policy.https {
         // Not includeSubDomains: other sites under the same domain are not Quire's to decide.

@@ -72,6 +72,53 @@ async fn a_page_names_its_nonce_in_its_policy_and_every_inline_script_carries_it
     assert_ne!(again, policy);
 }
 
+/// The nonce a response's policy names, and whether every inline script of its HTML carries it.
+async fn nonce_matches(res: reqwest::Response) -> Result<(), String> {
+    let policy = csp(&res);
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .ok_or_else(|| format!("no nonce in {policy}"))?
+        .to_owned();
+    let html = res.text().await.unwrap();
+    let wanted = format!("nonce=\"{nonce}\"");
+    match html
+        .split("<script")
+        .skip(1)
+        .map(|s| s.split('>').next().unwrap())
+        .find(|attrs| !attrs.contains("src=") && !attrs.contains(&wanted))
+    {
+        Some(attrs) => Err(format!("script{attrs} under the policy {policy}")),
+        None => Ok(()),
+    }
+}
+
+#[tokio::test]
+async fn logged_in_pages_rendered_side_by_side_each_name_their_own_nonce() {
+    // Once in a few hundred page loads, the policy set through leptos_axum's response options
+    // arrived without its nonce, and the browser refused the page's scripts (app::csp).
+    let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
+    let alice = &users[0];
+    alice
+        .create_entry("Nonce", "2026-01-01", "", "a page with an entry")
+        .await;
+    let pages = ["/journal", "/", "/journal/tags", "/no-such-page"];
+    for round in 0..50 {
+        let (a, b, c, d) = tokio::join!(
+            alice.get(pages[0]),
+            alice.get(pages[1]),
+            alice.get(pages[2]),
+            alice.get(pages[3])
+        );
+        for (path, res) in pages.iter().zip([a, b, c, d]) {
+            if let Err(problem) = nonce_matches(res).await {
+                panic!("{path}, round {round}: {problem}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn personal_responses_are_never_cached_and_every_response_has_a_policy() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
