@@ -755,6 +755,43 @@ async fn search_understands_phrases_exclusions_alternatives_and_accents() {
 }
 
 #[tokio::test]
+async fn a_last_word_finds_every_word_it_starts_however_many_there_are() {
+    // SQLite completes a prefix into the index's words when there are few of them and keeps the
+    // prefix when there are many; PostgreSQL searches the prefix. Either way, the same entries.
+    let (_app, _p, users) = app_with_users(&[TestUser::alice(), TestUser::bob()]).await;
+    let (alice, bob) = (&users[0], &users[1]);
+    let many: Vec<String> = (1..=20).map(|i| format!("zebra{i:02}")).collect();
+    for (title, body) in [
+        ("One", "A pelican on the pier."),
+        ("Two", "Pelicans, three of them."),
+        ("Three", "The PELICANRY by the harbour."),
+        ("Other", "A pelt, a pelmet: no such bird."),
+        ("Stripes", many.join(" ").as_str()),
+        ("Plain", "One zebra."),
+    ] {
+        alice.create_entry(title, "2026-06-01", "", body).await;
+    }
+    // Bob's words complete alice's prefix too, and find nothing of hers or his for her.
+    bob.create_entry("Bob's", "2026-06-01", "", "pelicanesque zebrafish")
+        .await;
+    let cases: &[(&str, &[&str])] = &[
+        ("peli", &["One", "Three", "Two"]),
+        ("Pelica", &["One", "Three", "Two"]),
+        ("pelicans", &["Two"]),
+        ("harbour pelican", &["Three"]),
+        ("pier or pelicanr", &["One", "Three"]),
+        ("-pier pelic", &["Three", "Two"]),
+        ("zebr", &["Plain", "Stripes"]),
+        ("zebra1", &["Stripes"]),
+        ("pelicanx", &[]),
+    ];
+    for (q, want) in cases {
+        assert_eq!(found(alice, q).await, *want, "search for {q}");
+    }
+    assert_eq!(found(bob, "peli").await, ["Bob's"]);
+}
+
+#[tokio::test]
 async fn search_does_not_find_trashed_entries() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];

@@ -5,7 +5,7 @@
 
 use super::markdown;
 use super::model::NewEntry;
-use super::search::SearchQuery;
+use super::search::{SearchQuery, MAX_COMPLETIONS};
 use super::{SEARCH_RANKED, SNIPPET_CLOSE, SNIPPET_OPEN};
 use crate::db::{Pool, Tx};
 use crate::media::repo::Purging;
@@ -598,7 +598,9 @@ pub async fn list(
 ///
 /// SQLite: FTS5 walks the matches newest first (rowid order, which the index reads directly),
 /// ranks up to [`SEARCH_RANKED`] of them with `bm25` (titles weighted five times the body), and
-/// only the returned rows get a snippet (in one more pass over that range of matches). PostgreSQL: the stored `search_vector` (title weight A,
+/// only the returned rows get a snippet (in one more pass over that range of matches); a last
+/// word typed as a prefix is first completed into the words it starts ([`fts5_query`]).
+/// PostgreSQL: the stored `search_vector` (title weight A,
 /// body weight B, GIN index); the newest matches are ranked by `ts_rank_cd`, and the headline is
 /// computed only for the rows of the returned page.
 pub async fn search(
@@ -612,6 +614,7 @@ pub async fn search(
     let window = SEARCH_RANKED + 1;
     let rows: Vec<SearchRowRanked> = match pool {
         Pool::Sqlite(p) => {
+            let fts5 = fts5_query(p, query).await?;
             let mut q = QueryBuilder::<sqlx::Sqlite>::new(
                 "WITH newest AS (
                    SELECT e.id, e.title, e.entry_date, e.tags,
@@ -619,7 +622,7 @@ pub async fn search(
                    FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
                    WHERE entries_fts MATCH ",
             );
-            q.push_bind(query.to_fts5())
+            q.push_bind(fts5.clone())
                 .push(" AND e.user_id = ")
                 .push_bind(user_id)
                 .push(" AND e.deleted_at IS NULL");
@@ -649,7 +652,7 @@ pub async fn search(
                  FROM entries_fts CROSS JOIN best b ON b.id = entries_fts.rowid
                  WHERE entries_fts MATCH ",
                 )
-                .push_bind(query.to_fts5())
+                .push_bind(fts5)
                 .push(
                     " AND entries_fts.rowid BETWEEN (SELECT MIN(id) FROM best) AND (SELECT MAX(id) FROM best)
                  ORDER BY b.rank, b.entry_date DESC, b.id DESC",
@@ -712,6 +715,36 @@ pub async fn search(
             .collect(),
         capped,
     ))
+}
+
+/// The search in FTS5's syntax, its last word completed from the index's vocabulary where it can
+/// be ([`SearchQuery::completable_prefix`]).
+///
+/// FTS5 reads a prefix term (longer than its three-letter prefix index) by copying the lists of
+/// every word it starts into one list in memory, from the whole index, and does so again for
+/// `bm25`'s statistics and for the snippets: with a common word, most of the search's time.
+/// The alternatives it is rewritten into are read as they lie. Finding them walks those words'
+/// lists once (`entries_fts_terms`, an `fts5vocab` view of the index), a cost also paid when the
+/// prefix starts too many words and stays a prefix. The words are every account's: they shape the
+/// query (which stays scoped to its owner) and, like `bm25`'s statistics, its ranking. A word
+/// saved meanwhile is the same race as a save just after the search.
+async fn fts5_query(pool: &sqlx::SqlitePool, query: &SearchQuery) -> Result<String, sqlx::Error> {
+    let Some(prefix) = query.completable_prefix() else {
+        return Ok(query.to_fts5());
+    };
+    // The first string after every word with this prefix: its last character (an ASCII letter or
+    // digit) raised by one.
+    let mut end = prefix[..prefix.len() - 1].to_owned();
+    end.push(char::from(prefix.as_bytes()[prefix.len() - 1] + 1));
+    let words: Vec<String> = sqlx::query_scalar(
+        "SELECT term FROM entries_fts_terms WHERE term >= ? AND term < ? ORDER BY term LIMIT ?",
+    )
+    .bind(&prefix)
+    .bind(end)
+    .bind(MAX_COMPLETIONS as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    Ok(query.to_fts5_completed(&words))
 }
 
 /// A search row with how many matches were ranked (the same on every row).

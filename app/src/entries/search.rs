@@ -95,6 +95,10 @@ fn tokens(input: &str) -> Vec<Token> {
     out
 }
 
+/// The most words a prefix is completed into ([`SearchQuery::to_fts5_completed`]); a prefix that
+/// starts more stays a prefix.
+pub const MAX_COMPLETIONS: usize = 16;
+
 /// The shortest last word matched as a prefix (SQLite keeps a prefix index of this length).
 pub const MIN_PREFIX_CHARS: usize = 3;
 
@@ -162,10 +166,46 @@ impl SearchQuery {
 
     /// The query in SQLite FTS5's syntax: `("a" AND "b c" NOT "d") OR ("e"*)`.
     pub fn to_fts5(&self) -> String {
+        self.render_fts5(None)
+    }
+
+    /// The last word, lowercased, when it is a prefix worth completing from the index's
+    /// vocabulary (see [`to_fts5_completed`](Self::to_fts5_completed)): longer than the three
+    /// letters SQLite's prefix index answers directly, and only ASCII letters and digits, which
+    /// the index's tokenizer merely lowercases (so the vocabulary holds them spelled the same).
+    pub fn completable_prefix(&self) -> Option<String> {
+        let term = self.groups.last()?.last()?;
+        let word = term.words.first()?;
+        (term.prefix
+            && word.len() > MIN_PREFIX_CHARS
+            && word.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| word.to_ascii_lowercase())
+    }
+
+    /// Like [`to_fts5`](Self::to_fts5), with the prefix word (there is at most one: the last)
+    /// replaced by the complete words it starts, as alternatives: `("a" AND ("eve" OR
+    /// "evening"))`. It matches the same entries as long as `completions` are all of the index's
+    /// words with that prefix (their ranking may differ a little: each word weighs on its own).
+    /// No completions, or more than [`MAX_COMPLETIONS`], keep the prefix.
+    pub fn to_fts5_completed(&self, completions: &[String]) -> String {
+        if completions.is_empty() || completions.len() > MAX_COMPLETIONS {
+            return self.to_fts5();
+        }
+        self.render_fts5(Some(completions))
+    }
+
+    fn render_fts5(&self, completions: Option<&[String]>) -> String {
+        let phrase = |words: &str| format!("\"{}\"", words.replace('"', "\"\""));
         let quote = |t: &Term| {
-            let mut s = format!("\"{}\"", t.words.join(" ").replace('"', "\"\""));
+            let mut s = phrase(&t.words.join(" "));
             if t.prefix {
-                s.push('*');
+                match completions {
+                    Some(words) => {
+                        let alternatives: Vec<String> = words.iter().map(|w| phrase(w)).collect();
+                        s = format!("({})", alternatives.join(" OR "));
+                    }
+                    None => s.push('*'),
+                }
             }
             s
         };
@@ -233,6 +273,43 @@ mod tests {
             Some(r#"("sunny" AND "beach"*)"#)
         );
         assert_eq!(pg("sunny beach").as_deref(), Some("('sunny' & 'beach':*)"));
+    }
+
+    #[test]
+    fn a_long_ascii_prefix_can_be_completed_into_alternatives() {
+        let q = SearchQuery::parse("sunny -rain Beac").unwrap();
+        assert_eq!(q.completable_prefix().as_deref(), Some("beac"));
+        let completions = ["beach".to_owned(), "beacon".to_owned()];
+        assert_eq!(
+            q.to_fts5_completed(&completions),
+            r#"(("sunny" AND ("beach" OR "beacon")) NOT "rain")"#
+        );
+        // No completions, or too many, keep the prefix.
+        assert_eq!(q.to_fts5_completed(&[]), q.to_fts5());
+        let many: Vec<String> = (0..=super::MAX_COMPLETIONS)
+            .map(|i| format!("beac{i}"))
+            .collect();
+        assert_eq!(q.to_fts5_completed(&many), q.to_fts5());
+        // Only the prefix word changes; alternatives elsewhere stay as they are.
+        let q = SearchQuery::parse("rain or beac").unwrap();
+        assert_eq!(
+            q.to_fts5_completed(&completions),
+            r#"("rain") OR (("beach" OR "beacon"))"#
+        );
+    }
+
+    #[test]
+    fn prefixes_the_index_answers_itself_or_spells_differently_are_not_completed() {
+        let prefix = |input: &str| SearchQuery::parse(input).unwrap().completable_prefix();
+        // Three letters: SQLite's prefix index reads these directly.
+        assert_eq!(prefix("sunny bea"), None);
+        // Not a prefix at all.
+        assert_eq!(prefix("sunny \"beach\""), None);
+        assert_eq!(prefix("beach -sunny"), None);
+        // Letters the tokenizer folds (accents) or splits on.
+        assert_eq!(prefix("caf\u{e9}s"), None);
+        assert_eq!(prefix("don't"), None);
+        assert_eq!(prefix("walk2go"), Some("walk2go".to_owned()));
     }
 
     #[test]
