@@ -167,6 +167,54 @@ async fn session_store(
     }
 }
 
+/// The fallback: a file of the site (the wasm, its chunks, styles, icons; precompressed copies
+/// where the browser takes them), else the rendered 404 page.
+///
+/// Not leptos_axum's `file_and_error_handler` for the files: it answers a file inside a reactive
+/// owner that is a child of whatever owner the worker thread has current, and applies that
+/// owner's response options to the file, taking their headers. Seen: a wasm chunk answered
+/// with another request's `302`, and a page left without its headers.
+async fn files_or_not_found(
+    uri: axum::http::Uri,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::http::{header, Method};
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        // ServeDir answers from the request's method, path and conditional headers alone.
+        let mut probe = axum::http::Request::builder()
+            .method(request.method().clone())
+            .uri(uri.clone());
+        for name in [
+            header::ACCEPT_ENCODING,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            header::RANGE,
+        ] {
+            if let Some(value) = request.headers().get(&name) {
+                probe = probe.header(name, value);
+            }
+        }
+        if let Ok(probe) = probe.body(axum::body::Body::empty()) {
+            let files = tower_http::services::ServeDir::new(&*state.leptos_options.site_root)
+                .precompressed_gzip()
+                .precompressed_br();
+            let Ok(found) = files.oneshot(probe).await;
+            if found.status() != StatusCode::NOT_FOUND {
+                return found.into_response();
+            }
+        }
+    }
+    leptos_axum::file_and_error_handler::<AppState, _>(shell)(
+        uri,
+        axum::extract::State(state),
+        request,
+    )
+    .await
+}
+
 /// Builds Quire. The OpenID provider does not have to be up: discovery is retried in the
 /// background and "Log in" explains the outage meanwhile.
 pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quire, StartError> {
@@ -307,7 +355,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(files_or_not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -319,8 +367,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
     let import = Router::new()
         .route(
             "/import",
-            post(app::entries::transfer::import)
-                .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
+            post(app::entries::transfer::import).fallback(files_or_not_found),
         )
         .layer(DefaultBodyLimit::max(
             usize::try_from(state.config.import_max_bytes)
@@ -337,8 +384,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
     let uploads = Router::new()
         .route(
             app::media::UPLOAD_PATH,
-            post(app::media::http::upload)
-                .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell)),
+            post(app::media::http::upload).fallback(files_or_not_found),
         )
         .layer(DefaultBodyLimit::max(photo_limit))
         .layer(TimeoutLayer::with_status_code(
