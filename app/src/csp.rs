@@ -17,11 +17,11 @@
 //! in the request's extensions; for every other response (server functions, files, redirects),
 //! the same policy without a nonce.
 //!
-//! Why not through leptos_axum's `ResponseOptions`, like the status: a header the shell put
-//! there was now and then missing from the finished response (seen: a redirect's, whose
-//! `Location`, set later in the same render, was there; and once in a few hundred logged-in page
-//! loads a 200 page's, whose scripts the browser then refused to run, so the page never became
-//! interactive). Where it is lost was not found; the middleware does not depend on it.
+//! Why not through leptos_axum's `ResponseOptions`, like the status: leptos_axum's file handler
+//! answered a file with the response options of whatever render its worker thread had current,
+//! taking their headers, so a page's policy now and then went to a wasm chunk instead, and the
+//! browser refused the page's scripts. Quire serves files itself now (`server`'s
+//! `files_or_not_found`); the policy, whose loss leaves a page dead, stays out of reach anyway.
 
 use crate::config::Config;
 
