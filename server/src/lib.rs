@@ -168,14 +168,14 @@ async fn session_store(
 }
 
 /// The fallback: a file of the site (the wasm, its chunks, styles, icons; precompressed copies
-/// where the browser takes them), else the rendered 404 page.
+/// where the browser takes them) for `GET` and `HEAD`, else the rendered 404 page.
 ///
-/// Not leptos_axum's `file_and_error_handler` for the files: it answers a file inside a reactive
-/// owner that is a child of whatever owner the worker thread has current, and applies that
-/// owner's response options to the file, taking their headers. Seen: a wasm chunk answered
-/// with another request's `302`, and a page left without its headers.
+/// Not leptos_axum's `file_and_error_handler`: it answers a file inside a reactive owner that is a
+/// child of whatever owner the worker thread has current, and applies that owner's response
+/// options to the file, taking their headers. Seen: a wasm chunk answered with another request's
+/// `302`, and a page left without its headers. (It also looked for the file a second time before
+/// rendering its 404.)
 async fn files_or_not_found(
-    uri: axum::http::Uri,
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
 ) -> axum::response::Response {
@@ -186,7 +186,7 @@ async fn files_or_not_found(
         // ServeDir answers from the request's method, path and conditional headers alone.
         let mut probe = axum::http::Request::builder()
             .method(request.method().clone())
-            .uri(uri.clone());
+            .uri(request.uri().clone());
         for name in [
             header::ACCEPT_ENCODING,
             header::IF_NONE_MATCH,
@@ -207,12 +207,17 @@ async fn files_or_not_found(
             }
         }
     }
-    leptos_axum::file_and_error_handler::<AppState, _>(shell)(
-        uri,
-        axum::extract::State(state),
-        request,
-    )
-    .await
+    // The app's router renders its not-found page for any path it does not know.
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        move || leptos::prelude::provide_context(state.clone()),
+        move || shell(options.clone()),
+    );
+    let mut response = render(request).await;
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NOT_FOUND;
+    }
+    response
 }
 
 /// Builds Quire. The OpenID provider does not have to be up: discovery is retried in the
