@@ -252,8 +252,13 @@ impl Pool {
 /// logged-in journal page went from 12.9 to 8.9 thread switches. (sqlx also pings on release,
 /// which cannot be turned off.) PostgreSQL's pool keeps the check: there it finds connections
 /// the server closed, say after a restart.
+///
+/// Each new connection gets the search's ranking function ([`crate::entries::rank`]), an FTS5
+/// function that lives per connection.
 fn sqlite_pool_options() -> SqlitePoolOptions {
-    SqlitePoolOptions::new().test_before_acquire(false)
+    SqlitePoolOptions::new()
+        .test_before_acquire(false)
+        .after_connect(|conn, _| Box::pin(crate::entries::rank::register(conn)))
 }
 
 /// The write connection of each open SQLite database, by file: a pool of one, whose queue is

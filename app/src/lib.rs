@@ -7,6 +7,8 @@
 //! purpose-built wire types.
 
 #![recursion_limit = "256"]
+// Unsafe code is allowed in one module only: `entries::rank`, the search's FTS5 ranking function.
+#![deny(unsafe_code)]
 
 pub mod account;
 pub mod admin;

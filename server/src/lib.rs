@@ -2,6 +2,8 @@
 //! and migrations, session layer, OpenID provider client, security layers, routes — and owns the
 //! background tasks. Business rules live in the `app` crate.
 
+#![forbid(unsafe_code)]
+
 pub mod ops;
 pub mod security;
 pub mod serve;

@@ -5,6 +5,8 @@
 //! Also the command-line tools: `server admin …` (account recovery) and `server migrate-db`
 //! (moving an instance from SQLite to PostgreSQL).
 
+#![forbid(unsafe_code)]
+
 use app::config::{Config, LogFormat};
 use std::process::ExitCode;
 use std::time::Duration;

@@ -792,6 +792,86 @@ async fn a_last_word_finds_every_word_it_starts_however_many_there_are() {
 }
 
 #[tokio::test]
+async fn the_search_ranks_every_match_exactly_as_fts5s_own_bm25_would() {
+    // SQLite ranks with quire_bm25 (app::entries::rank): FTS5's bm25, which stops counting a
+    // phrase's rows at half the index, where bm25's weight stops changing. Every score must be
+    // bm25's to the bit, on each side of that half and at it.
+    if common::on_postgres() {
+        return;
+    }
+    let (app, _p, users) = app_with_users(&[TestUser::alice(), TestUser::bob()]).await;
+    let (alice, bob) = (&users[0], &users[1]);
+    // 16 rows in the index: "tide" in 13 (one of them bob's), "reed" in 9, "heron" in 8 (exactly
+    // half), "marsh" in 7 (just under), "gull" in 2; in titles too; lengths and repetitions vary.
+    for i in 0..15 {
+        let mut body = Vec::new();
+        for (word, rows) in [
+            ("tide", 12),
+            ("reed", 9),
+            ("heron", 8),
+            ("marsh", 7),
+            ("gull", 1),
+        ] {
+            if i < rows {
+                body.extend(std::iter::repeat_n(word, 1 + i % 3));
+            }
+        }
+        body.extend(std::iter::repeat_n("and", i * 2));
+        let title = match i {
+            0 | 4 => "Heron at dawn",
+            14 => "A gull",
+            _ => "Walk",
+        };
+        alice
+            .create_entry(title, "2026-06-01", "", &body.join(" "))
+            .await;
+    }
+    bob.create_entry("Bob's", "2026-06-01", "", "tide").await;
+    let app::db::Pool::Sqlite(pool) = &app::db::Pool::open(&app.db_url).await.unwrap() else {
+        unreachable!("a SQLite run");
+    };
+    compare_with_bm25(pool, "16 rows").await;
+    // 17 rows: half rounded up is 9, which "reed" is in; "marsh" is in 8.
+    bob.create_entry("Bob's too", "2026-06-02", "", "marsh")
+        .await;
+    compare_with_bm25(pool, "17 rows").await;
+}
+
+/// Every row's `bm25` and `quire_bm25` for a range of queries, compared bit for bit.
+async fn compare_with_bm25(pool: &sqlx::SqlitePool, index: &str) {
+    for (query, weights) in [
+        ("tide", "5.0, 1.0"),
+        ("reed", "5.0, 1.0"),
+        ("heron", "5.0, 1.0"),
+        ("marsh", "5.0, 1.0"),
+        ("gull", "5.0, 1.0"),
+        ("tide marsh gull", "5.0, 1.0"),
+        ("\"heron heron\" OR marsh", "5.0, 1.0"),
+        ("her* NOT gull", "5.0, 1.0"),
+        ("(tide OR reed) AND heron", ""),
+        ("marsh", "2.5"),
+    ] {
+        let sep = if weights.is_empty() { "" } else { ", " };
+        let rows: Vec<(i64, f64, f64)> = sqlx::query_as(&format!(
+            "SELECT rowid, bm25(entries_fts{sep}{weights}), quire_bm25(entries_fts{sep}{weights})
+             FROM entries_fts WHERE entries_fts MATCH ?"
+        ))
+        .bind(query)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert!(!rows.is_empty(), "{query} matches");
+        for (row, bm25, ours) in rows {
+            assert_eq!(
+                bm25.to_bits(),
+                ours.to_bits(),
+                "{index}, {query} ({weights}), row {row}: bm25 {bm25}, quire_bm25 {ours}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn search_does_not_find_trashed_entries() {
     let (_app, _p, users) = app_with_users(&[TestUser::alice()]).await;
     let alice = &users[0];

@@ -14,6 +14,9 @@ pub mod markdown;
 #[cfg(feature = "ssr")]
 pub mod model;
 #[cfg(feature = "ssr")]
+#[allow(unsafe_code)] // SQLite's C interface; the only unsafe code in the crate.
+pub mod rank;
+#[cfg(feature = "ssr")]
 pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod search;

@@ -597,7 +597,8 @@ pub async fn list(
 /// entries matched than were ranked.
 ///
 /// SQLite: FTS5 walks the matches newest first (rowid order, which the index reads directly),
-/// ranks up to [`SEARCH_RANKED`] of them with `bm25` (titles weighted five times the body), and
+/// ranks up to [`SEARCH_RANKED`] of them with `bm25` (titles weighted five times the body; computed
+/// by [`super::rank`], which counts less), and
 /// only the returned rows get a snippet (in one more pass over that range of matches); a last
 /// word typed as a prefix is first completed into the words it starts ([`fts5_query`]).
 /// PostgreSQL: the stored `search_vector` (title weight A,
@@ -618,7 +619,7 @@ pub async fn search(
             let mut q = QueryBuilder::<sqlx::Sqlite>::new(
                 "WITH newest AS (
                    SELECT e.id, e.title, e.entry_date, e.tags,
-                          bm25(entries_fts, 5.0, 1.0) AS rank
+                          quire_bm25(entries_fts, 5.0, 1.0) AS rank
                    FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
                    WHERE entries_fts MATCH ",
             );
