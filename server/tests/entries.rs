@@ -793,9 +793,9 @@ async fn a_last_word_finds_every_word_it_starts_however_many_there_are() {
 
 #[tokio::test]
 async fn the_search_ranks_every_match_exactly_as_fts5s_own_bm25_would() {
-    // SQLite ranks with quire_bm25 (app::entries::rank): FTS5's bm25, which stops counting a
-    // phrase's rows at half the index, where bm25's weight stops changing. Every score must be
-    // bm25's to the bit, on each side of that half and at it.
+    // SQLite ranks with quire_bm25 (app::entries::rank): FTS5's bm25 rewritten to stop counting
+    // a phrase's rows at half the index, where bm25's weight stops changing. Every score must be
+    // bm25's, on each side of that half and at it.
     if common::on_postgres() {
         return;
     }
@@ -837,7 +837,8 @@ async fn the_search_ranks_every_match_exactly_as_fts5s_own_bm25_would() {
     compare_with_bm25(pool, "17 rows").await;
 }
 
-/// Every row's `bm25` and `quire_bm25` for a range of queries, compared bit for bit.
+/// Every row's `bm25` and `quire_bm25` for a range of queries, compared bit for bit on x86-64
+/// (elsewhere a C compiler may fuse multiply-adds that Rust does not: the last bits may differ).
 async fn compare_with_bm25(pool: &sqlx::SqlitePool, index: &str) {
     for (query, weights) in [
         ("tide", "5.0, 1.0"),
@@ -862,9 +863,13 @@ async fn compare_with_bm25(pool: &sqlx::SqlitePool, index: &str) {
         .unwrap();
         assert!(!rows.is_empty(), "{query} matches");
         for (row, bm25, ours) in rows {
-            assert_eq!(
-                bm25.to_bits(),
-                ours.to_bits(),
+            let same = if cfg!(target_arch = "x86_64") {
+                bm25.to_bits() == ours.to_bits()
+            } else {
+                (bm25 - ours).abs() <= bm25.abs() * 1e-12
+            };
+            assert!(
+                same,
                 "{index}, {query} ({weights}), row {row}: bm25 {bm25}, quire_bm25 {ours}"
             );
         }

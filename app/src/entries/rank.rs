@@ -6,9 +6,10 @@
 //! of a 100,000-entry journal that count walks ~94,000 rows per word, most of a common-word
 //! search's time. Yet `bm25` only uses the count up to half the rows: a phrase in half the rows or
 //! more gets the same floor weight (`1e-6`) however many more rows hold it. `quire_bm25` stops
-//! counting there. Every score is the one `bm25` gives (to the bit, where the C compiler does not
-//! fuse multiply-adds, as on the default x86-64 target; a test compares the two on every kind of
-//! query), so results rank exactly as before.
+//! counting there. Every score is the one `bm25` gives, so results rank exactly as before: to the
+//! bit where the C compiler does not fuse multiply-adds (the default x86-64 target) and Rust's
+//! `f64::ln` is the C library's `log`, as it is on Linux. A test compares the two on every row of
+//! single words, phrases, prefixes, `OR`/`AND`/`NOT` and other column weights.
 //!
 //! This is the one place Quire calls C: FTS5's extension interface has no safe Rust binding
 //! (rusqlite registers scalar functions, not FTS5 auxiliary ones). The unsafe code is confined to
@@ -154,8 +155,8 @@ unsafe fn score(
     fts: *mut ffi::Fts5Context,
     weights: &[*mut ffi::sqlite3_value],
 ) -> Result<f64, c_int> {
-    // SAFETY: FTS5 keeps the stats until the query ends, and only `query_stats` (called here,
-    // once per row) ever replaces them: the reference is the only one while this call lasts.
+    // SAFETY: FTS5 keeps the stats until the query ends; only `query_stats` sets them, once per
+    // query, and nothing else reaches them: this reference is the only one while the call lasts.
     let stats = unsafe { &mut *query_stats(api, fts)? };
     stats.freq.iter_mut().for_each(|f| *f = 0.0);
     let mut n_inst: c_int = 0;

@@ -597,8 +597,8 @@ pub async fn list(
 /// entries matched than were ranked.
 ///
 /// SQLite: FTS5 walks the matches newest first (rowid order, which the index reads directly),
-/// ranks up to [`SEARCH_RANKED`] of them with `bm25` (titles weighted five times the body; computed
-/// by [`super::rank`], which counts less), and
+/// ranks up to [`SEARCH_RANKED`] of them with `quire_bm25` ([`super::rank`]: `bm25`'s scores,
+/// counting a word's rows only up to half the index; titles weighted five times the body), and
 /// only the returned rows get a snippet (in one more pass over that range of matches); a last
 /// word typed as a prefix is first completed into the words it starts ([`fts5_query`]).
 /// PostgreSQL: the stored `search_vector` (title weight A,
@@ -723,11 +723,11 @@ pub async fn search(
 ///
 /// FTS5 reads a prefix term (longer than its three-letter prefix index) by copying the lists of
 /// every word it starts into one list in memory, from the whole index, and does so again for
-/// `bm25`'s statistics and for the snippets: with a common word, most of the search's time.
+/// the ranking's statistics and for the snippets: with a common word, most of the search's time.
 /// The alternatives it is rewritten into are read as they lie. Finding them walks those words'
 /// lists once (`entries_fts_terms`, an `fts5vocab` view of the index), a cost also paid when the
 /// prefix starts too many words and stays a prefix. The words are every account's: they shape the
-/// query (which stays scoped to its owner) and, like `bm25`'s statistics, its ranking. A word
+/// query (which stays scoped to its owner) and its ranking, as the ranking's statistics do. A word
 /// saved meanwhile is the same race as a save just after the search.
 async fn fts5_query(pool: &sqlx::SqlitePool, query: &SearchQuery) -> Result<String, sqlx::Error> {
     let Some(prefix) = query.completable_prefix() else {
