@@ -18,11 +18,11 @@
 //! abort the process), and answers every API failure with SQLite's error code.
 
 use libsqlite3_sys as ffi;
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
 
 /// The function's name in SQL: `quire_bm25(entries_fts, title_weight, body_weight)`.
-pub const NAME: &str = "quire_bm25";
+pub const NAME: &CStr = c"quire_bm25";
 
 /// BM25's constants, as FTS5 sets them.
 const K1: f64 = 1.2;
@@ -40,8 +40,9 @@ pub async fn register(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Err
     } else {
         Err(sqlx::Error::Configuration(
             format!(
-                "could not register the search's ranking function {NAME} with SQLite's FTS5 \
-                 (SQLite error {rc})"
+                "could not register the search's ranking function {} with SQLite's FTS5 \
+                 (SQLite error {rc})",
+                NAME.to_string_lossy()
             )
             .into(),
         ))
@@ -95,9 +96,7 @@ unsafe fn create_function(db: *mut ffi::sqlite3) -> c_int {
     let Some(create) = (unsafe { api.as_ref() }).and_then(|a| a.xCreateFunction) else {
         return ffi::SQLITE_ERROR;
     };
-    let name = c"quire_bm25";
-    debug_assert_eq!(name.to_str(), Ok(NAME));
-    unsafe { create(api, name.as_ptr(), ptr::null_mut(), Some(quire_bm25), None) }
+    unsafe { create(api, NAME.as_ptr(), ptr::null_mut(), Some(quire_bm25), None) }
 }
 
 /// What one query's rows share, worked out at its first row (FTS5 keeps it as the function's
