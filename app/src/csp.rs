@@ -3,7 +3,8 @@
 //! Why: a journal shows text people wrote, and pages that hold a session. Should markup ever slip
 //! past the Markdown sanitiser (`entries::markdown`), the browser still refuses to run it:
 //! - scripts only from Quire itself (`'self'`: the wasm bundle's loader and its lazy chunks) or
-//!   inline with this response's nonce (Leptos's hydration and streaming scripts carry it);
+//!   inline with this response's nonce (Quire's hydration script, [`crate::hydration`], and
+//!   Leptos's streaming scripts carry it);
 //!   `'wasm-unsafe-eval'` lets the browser compile the wasm, and nothing else is evaluated;
 //! - images from Quire or `data:` only: a remote image in an entry would tell a third party when
 //!   the entry was read, so the Markdown renderer turns them into links instead;

@@ -18,6 +18,7 @@ pub mod components;
 pub mod entries;
 pub mod error;
 pub mod flash;
+pub mod hydration;
 pub mod media;
 pub mod pages;
 pub mod session;
@@ -39,6 +40,7 @@ pub mod state;
 
 use components::flash::{AccountNotices, FlashBanner};
 use components::header::Header;
+use hydration::HydrateAfterPaint;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::Lazy;
@@ -70,7 +72,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrateAfterPaint options/>
                 <MetaTags/>
             </head>
             <body>

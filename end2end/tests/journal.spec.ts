@@ -236,6 +236,31 @@ test('a first visit to the home page downloads no page chunk', async ({ page }) 
   expect(problems).toEqual([]);
 });
 
+test('a page paints before it downloads the app, then hydrates', async ({ page }) => {
+  const problems = watchConsole(page);
+  for (const path of ['/', '/login']) {
+    await page.goto(path);
+    await hydrated(page);
+    const { paint, app } = await page.evaluate(() => ({
+      paint: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+      app: performance
+        .getEntriesByType('resource')
+        .filter((r) => /^\/pkg\/quire\.(js|wasm)$/.test(new URL(r.name).pathname))
+        .map((r) => r.startTime),
+    }));
+    expect(paint).toBeGreaterThan(0);
+    expect(app).toHaveLength(2);
+    for (const start of app) expect(start).toBeGreaterThanOrEqual(paint!);
+  }
+  // A lazily loaded page opened directly still has its chunks preloaded by its own HTML.
+  const login = await (await page.request.get('/login')).text();
+  const preloads = (login.match(/<link [^>]*>/g) ?? []).filter(
+    (link) => link.includes('rel="preload"') && /href="\/pkg\/(split|chunk)_[^"]+\.wasm"/.test(link),
+  );
+  expect(preloads.length).toBeGreaterThan(0);
+  expect(problems).toEqual([]);
+});
+
 test('the journal loads without the editor or the dashboard; the editor arrives when opened', async ({ page }) => {
   const problems = watchConsole(page);
   const chunks = watchChunks(page);
