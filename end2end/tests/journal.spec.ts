@@ -241,23 +241,76 @@ test('a page paints before it downloads the app, then hydrates', async ({ page }
   for (const path of ['/', '/login']) {
     await page.goto(path);
     await hydrated(page);
-    const { paint, app } = await page.evaluate(() => ({
+    const { paint, started, app } = await page.evaluate(() => ({
       paint: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+      // Which of the script's triggers started the download: the paint itself, not its fallbacks.
+      started: (performance.getEntriesByName('quire-hydrate')[0] as PerformanceMark | undefined)?.detail,
       app: performance
         .getEntriesByType('resource')
         .filter((r) => /^\/pkg\/quire\.(js|wasm)$/.test(new URL(r.name).pathname))
         .map((r) => r.startTime),
     }));
     expect(paint).toBeGreaterThan(0);
+    expect(started).toBe('paint');
     expect(app).toHaveLength(2);
     for (const start of app) expect(start).toBeGreaterThanOrEqual(paint!);
   }
-  // A lazily loaded page opened directly still has its chunks preloaded by its own HTML.
-  const login = await (await page.request.get('/login')).text();
-  const preloads = (login.match(/<link [^>]*>/g) ?? []).filter(
-    (link) => link.includes('rel="preload"') && /href="\/pkg\/(split|chunk)_[^"]+\.wasm"/.test(link),
-  );
-  expect(preloads.length).toBeGreaterThan(0);
+  // A lazily loaded page opened directly still has its chunks preloaded by its own HTML (which
+  // needs the splitter's manifest that Leptos's component provides). leptos_axum leaves those
+  // tags out of some renders (a race in leptos 0.8.23's prefetch list, not Quire's), so ask a few
+  // times: without the manifest no answer has them.
+  const chunkPreloads = async () => {
+    const login = await (await page.request.get('/login')).text();
+    return (login.match(/<link [^>]*>/g) ?? []).filter(
+      (link) => link.includes('rel="preload"') && /href="\/pkg\/(split|chunk)_[^"]+\.wasm"/.test(link),
+    ).length;
+  };
+  await expect.poll(chunkPreloads, { timeout: 5000 }).toBeGreaterThan(0);
+  expect(problems).toEqual([]);
+});
+
+test('a page hydrates where paints are not reported, and in a background tab', async ({ context }) => {
+  const cases: [string, () => void][] = [
+    ['frame', () => Object.defineProperty(PerformanceObserver, 'supportedEntryTypes', { get: () => [] })],
+    ['hidden', () => Object.defineProperty(Document.prototype, 'visibilityState', { get: () => 'hidden' })],
+  ];
+  for (const [trigger, pretend] of cases) {
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    await page.addInitScript(pretend);
+    await page.goto('/');
+    await hydrated(page);
+    const started = await page.evaluate(
+      () => (performance.getEntriesByName('quire-hydrate')[0] as PerformanceMark | undefined)?.detail,
+    );
+    expect(started).toBe(trigger);
+    expect(problems).toEqual([]);
+    await page.close();
+  }
+});
+
+test('what a person types before the page hydrates stays, and the fields still follow the page', async ({ page }) => {
+  const problems = watchConsole(page);
+  await logIn(page, 'alice');
+  // Hold the app's code back until the person has typed.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/pkg/quire.wasm', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/journal?q=lighthouse');
+  const search = page.getByRole('searchbox', { name: 'Search' });
+  // The server's HTML carries the search (a page without JavaScript shows it too).
+  await expect(search).toHaveValue('lighthouse');
+  await search.fill('typed before the app arrived');
+  release();
+  await hydrated(page);
+  await expect(search).toHaveValue('typed before the app arrived');
+  // After hydration the field follows the page: clearing the search empties it.
+  await page.getByRole('link', { name: 'Clear' }).click();
+  await expect(page).toHaveURL(/\/journal$/);
+  await expect(search).toHaveValue('');
   expect(problems).toEqual([]);
 });
 

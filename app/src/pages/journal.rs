@@ -3,6 +3,7 @@
 //! an address that can be bookmarked.
 
 use crate::components::guard::RequireUser;
+use crate::components::live_value::live_value;
 use crate::components::notice::ErrorNotice;
 use crate::entries::{
     display_title, list_entries, search_entries, EntryListPage, EntrySummary, SearchResults,
@@ -136,23 +137,27 @@ enum Results {
 #[component]
 fn SearchForm(query: Memo<JournalQuery>) -> impl IntoView {
     let q = move || query.get();
+    let text = Signal::derive(move || q().q);
+    let tag = Signal::derive(move || q().tag);
+    let from = Signal::derive(move || q().from);
+    let to = Signal::derive(move || q().to);
     view! {
         <Form method="GET" action="/journal" attr:class="search-form" attr:role="search">
             <div class="field grow">
                 <label for="q">"Search"</label>
-                <input id="q" type="search" name="q" placeholder="Words from titles or text" prop:value=move || q().q/>
+                <input id="q" type="search" name="q" placeholder="Words from titles or text" value=text use:live_value=text/>
             </div>
             <div class="field">
                 <label for="tag">"Tag"</label>
-                <input id="tag" name="tag" prop:value=move || q().tag/>
+                <input id="tag" name="tag" value=tag use:live_value=tag/>
             </div>
             <div class="field">
                 <label for="from">"From"</label>
-                <input id="from" type="date" name="from" prop:value=move || q().from/>
+                <input id="from" type="date" name="from" value=from use:live_value=from/>
             </div>
             <div class="field">
                 <label for="to">"To"</label>
-                <input id="to" type="date" name="to" prop:value=move || q().to/>
+                <input id="to" type="date" name="to" value=to use:live_value=to/>
             </div>
             <div class="field actions">
                 <button type="submit">"Search"</button>

@@ -5,6 +5,7 @@
 use crate::auth::local::{try_again_phrase, unix_now};
 use crate::auth::login_options;
 use crate::auth::redirect::{encode_query_value, SafeRedirect};
+use crate::components::live_value::live_value;
 use crate::session::UserContext;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -105,7 +106,7 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 fn PasswordLoginForm(next: String) -> impl IntoView {
     let query = use_query_map();
-    let email = move || query.read().get("email").unwrap_or_default();
+    let email = Signal::derive(move || query.read().get("email").unwrap_or_default());
     let register = format!("/register?next={}", encode_query_value(&next));
     view! {
         <form method="post" action="/api/auth/password-login" class="stack password-login" aria-label="Log in with email and password">
@@ -113,7 +114,7 @@ fn PasswordLoginForm(next: String) -> impl IntoView {
             <input type="hidden" name="next" value=next/>
             <div class="field">
                 <label for="login-email">"Email"</label>
-                <input id="login-email" name="email" type="email" autocomplete="username" required maxlength="254" prop:value=email value=email/>
+                <input id="login-email" name="email" type="email" autocomplete="username" required maxlength="254" value=email use:live_value=email/>
             </div>
             <div class="field">
                 <label for="login-password">"Password"</label>

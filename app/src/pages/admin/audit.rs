@@ -3,6 +3,7 @@
 use super::AdminFrame;
 use crate::admin::audit_log;
 use crate::audit::{AuditFilter, AuditPage};
+use crate::components::live_value::live_value;
 use crate::components::notice::ErrorNotice;
 use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
@@ -53,6 +54,7 @@ fn Audit() -> impl IntoView {
         |q| audit_log(q.filter.code().to_owned(), q.q.clone(), q.older),
     );
     let q = move || query.get();
+    let text = Signal::derive(move || q().q);
     view! {
         <Form method="GET" action="/admin/audit" attr:class="search-form" attr:role="search">
             <div class="field">
@@ -65,7 +67,7 @@ fn Audit() -> impl IntoView {
             </div>
             <div class="field grow">
                 <label for="audit-q">"Person (name or email)"</label>
-                <input id="audit-q" type="search" name="q" prop:value=move || q().q/>
+                <input id="audit-q" type="search" name="q" value=text use:live_value=text/>
             </div>
             <div class="field actions">
                 <button type="submit">"Filter"</button>

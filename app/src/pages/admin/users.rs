@@ -8,6 +8,7 @@ use crate::admin::{
     admin_user, admin_users, ApplyUserAction, UserAction, UserDetail, UserFilter, UserPage,
     UserRow, UserSort, UserStatus,
 };
+use crate::components::live_value::live_value;
 use crate::components::notice::ErrorNotice;
 use crate::session::Role;
 use leptos::prelude::*;
@@ -93,11 +94,12 @@ fn CreateAccountForm() -> impl IntoView {
 #[component]
 fn UserSearch(filter: Memo<UserFilter>) -> impl IntoView {
     let f = move || filter.get();
+    let text = Signal::derive(move || f().q);
     view! {
         <Form method="GET" action="/admin/users" attr:class="search-form" attr:role="search">
             <div class="field grow">
                 <label for="user-q">"Search by name or email"</label>
-                <input id="user-q" type="search" name="q" prop:value=move || f().q/>
+                <input id="user-q" type="search" name="q" value=text use:live_value=text/>
             </div>
             <div class="field">
                 <label for="user-role">"Role"</label>
@@ -115,8 +117,8 @@ fn UserSearch(filter: Memo<UserFilter>) -> impl IntoView {
                     <option value="disabled" selected=move || f().status == Some(UserStatus::Disabled)>"Disabled"</option>
                 </select>
             </div>
-            <input type="hidden" name="sort" prop:value=move || f().sort.code()/>
-            <input type="hidden" name="dir" prop:value=move || if f().descending { "desc" } else { "asc" }/>
+            <input type="hidden" name="sort" value=move || f().sort.code()/>
+            <input type="hidden" name="dir" value=move || if f().descending { "desc" } else { "asc" }/>
             <div class="field actions">
                 <button type="submit">"Search"</button>
                 <a href="/admin/users">"Clear"</a>
