@@ -18,6 +18,7 @@
 
 use leptos::hydration::{HydrationScripts, HydrationScriptsProps};
 use leptos::prelude::*;
+use std::sync::OnceLock;
 
 /// Fetches and starts the app's code after the first paint (see the module's comment).
 ///
@@ -27,8 +28,13 @@ use leptos::prelude::*;
 /// `detail` says which of these started it (`paint`, `frame`, `hidden` or `timeout`).
 #[component]
 pub fn HydrateAfterPaint(options: LeptosOptions) -> impl IntoView {
+    // The script's call is the same for every page of this process: written once.
+    static CALL: OnceLock<String> = OnceLock::new();
+    let call = CALL.get_or_init(|| {
+        let (js, wasm) = app_urls(&options);
+        format!("({SCRIPT})({js:?}, {wasm:?});")
+    });
     let hashed = options.hash_files;
-    let (js, wasm) = app_urls(&options);
     // Leptos's component also reads the wasm splitter's manifest and provides it to this render,
     // so a lazily loaded page's chunks are preloaded by the page that needs them. It runs for
     // that; its tags (the preloads this module replaces) are dropped. With Leptos's `hash-files`
@@ -40,12 +46,7 @@ pub fn HydrateAfterPaint(options: LeptosOptions) -> impl IntoView {
     }
     drop(leptos);
     let nonce = use_nonce();
-    view! {
-        <script type="module" nonce=nonce>
-            {format!("({SCRIPT})({js:?}, {wasm:?});")}
-        </script>
-    }
-    .into_any()
+    view! { <script type="module" nonce=nonce>{call.as_str()}</script> }.into_any()
 }
 
 /// Where the browser finds the app's JavaScript and wasm, as Leptos names them: cargo-leptos
