@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ops;
+mod render_owner;
 pub mod security;
 pub mod serve;
 
@@ -212,7 +213,10 @@ async fn files_or_not_found(
     // The app's router renders its not-found page for any path it does not know.
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_async_with_context(
-        move || leptos::prelude::provide_context(state.clone()),
+        move || {
+            render_owner::remember();
+            leptos::prelude::provide_context(state.clone());
+        },
         move || shell(options.clone()),
     );
     let mut response = render(request).await;
@@ -352,11 +356,15 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
             get(app::entries::transfer::export_json_zip),
         )
         .route("/media/{id}", get(app::media::http::serve))
-        // Each page render shares the answers of its read-only server functions (app::render_memo).
+        // Each page render shares the answers of its read-only server functions (app::render_memo),
+        // and runs under its own owner to its end (render_owner).
         .leptos_routes_with_context(
             &state,
             routes,
-            || leptos::prelude::provide_context(app::render_memo::RenderMemo::default()),
+            || {
+                render_owner::remember();
+                leptos::prelude::provide_context(app::render_memo::RenderMemo::default());
+            },
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
@@ -408,6 +416,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         .merge(uploads)
         .merge(pages)
         .with_state(state.clone())
+        // Pages and server functions run under reactive owners of their own (render_owner).
+        .layer(middleware::from_fn(render_owner::isolate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             app::auth::auto_login,

@@ -1,0 +1,61 @@
+//! Every request is handled under a reactive owner of its own, on every poll.
+//!
+//! Leptos keeps the current reactive owner (where `use_context` looks, and what a new owner is
+//! made a child of) in a thread-local. A page render sets it to its root when it starts, and it
+//! stays set after. leptos_axum 0.8.10 (through `leptos_integration_utils` 0.8.9) reads it in two
+//! places without making the request's own owner current:
+//! - **A page render, once its data has arrived**, adds the preloads of the lazily loaded pages it
+//!   rendered. It looks up the wasm splitter's manifest, the page's CSP nonce and the collector of
+//!   the page's `<head>` tags with `use_context`. By then the render has waited for the database,
+//!   so it may run on the other worker thread, or this thread may have run other requests
+//!   meanwhile: the lookups read whichever owner that thread had last. Seen: the login page (a
+//!   lazy page) opened directly lacked its chunk preloads in 8 of 25 renders, so the browser
+//!   fetched its chunks only after the app's code (a waterfall). Under concurrent renders, a
+//!   page's preloads can land in another page's `<head>`, carrying that page's nonce.
+//! - **A server function's owner** is made a child of the thread's current owner, so a context
+//!   the function does not provide itself would be found in another request's render.
+//!
+//! [`isolate`] wraps the handling of each request. It starts under a fresh root owner of its own,
+//! so an owner made before a render exists belongs to this request alone. Once a render has
+//! started (its additional context calls [`remember`]), every later poll runs with the render's
+//! root current, as it was when the render started.
+//!
+//! (The same thread-local is why Quire serves files itself, not through leptos_axum's file
+//! handler, and why the CSP nonce reaches the header middleware through the request:
+//! `files_or_not_found` and `app::csp`.)
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use leptos::reactive::owner::Owner;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+tokio::task_local! {
+    /// Where the render of the request being handled leaves its root owner.
+    static RENDER: Arc<OnceLock<Owner>>;
+}
+
+/// Middleware: handles the request under its own owner, and under its render's once there is one.
+pub async fn isolate(request: Request, next: Next) -> Response {
+    let render = Arc::new(OnceLock::new());
+    // Made current by `new_root` as well: it also stands in for this request until its first poll.
+    let own = Owner::new_root(None);
+    let mut handling = std::pin::pin!(RENDER.scope(Arc::clone(&render), next.run(request)));
+    std::future::poll_fn(|cx| {
+        let owner = render.get().unwrap_or(&own);
+        owner.with(|| handling.as_mut().poll(cx))
+    })
+    .await
+}
+
+/// Records the current owner as the render's root: called from the render's additional context,
+/// which leptos_axum runs with that root current.
+pub fn remember() {
+    // Outside `isolate` (a render that is not a request's: none in Quire) there is nothing to do.
+    let _ = RENDER.try_with(|render| {
+        if let Some(root) = Owner::current() {
+            let _ = render.set(root);
+        }
+    });
+}
