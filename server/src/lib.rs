@@ -357,7 +357,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Quir
         )
         .route("/media/{id}", get(app::media::http::serve))
         // Each page render shares the answers of its read-only server functions (app::render_memo),
-        // and runs under its own owner to its end (render_owner).
+        // and is handled under its own reactive owner (render_owner).
         .leptos_routes_with_context(
             &state,
             routes,
